@@ -1,0 +1,1 @@
+"""Shared pieces of the hearth nodes. The ROS-free parts import without rclpy."""

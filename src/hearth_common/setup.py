@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+package_name = "hearth_common"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="hearth maintainers",
+    maintainer_email="maintainers@hearth-robotics.org",
+    description="Shared node configuration, frames helper and conversions for hearth.",
+    license="Apache-2.0",
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": []},
+)
