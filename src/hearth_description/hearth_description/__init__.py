@@ -1,0 +1,1 @@
+"""The hearth robot's description: robot.yaml, the xacro URDF, and the state publisher."""

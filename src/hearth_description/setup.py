@@ -1,0 +1,29 @@
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = "hearth_description"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name + "/config", glob("config/*.yaml")),
+        ("share/" + package_name + "/urdf", glob("urdf/*.xacro")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="hearth maintainers",
+    maintainer_email="maintainers@hearth-robotics.org",
+    description="The hearth robot: robot.yaml, the xacro URDF, and the state publisher.",
+    license="Apache-2.0",
+    extras_require={"test": ["pytest"]},
+    entry_points={
+        "console_scripts": [
+            "state_publisher = hearth_description.state_publisher_node:main",
+        ],
+    },
+)

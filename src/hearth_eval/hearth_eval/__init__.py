@@ -1,0 +1,1 @@
+"""Scenarios, metrics, reports and benchmarks for hearth."""

@@ -1,0 +1,8 @@
+"""Benchmarks: each module has ``run(argv) -> dict``; figures are printed as JSON on the last line.
+
+Run with ``./hearth bench <name>`` (or ``python -m hearth_eval.bench <name>``).
+"""
+
+BENCHMARKS = {
+    "dds": "hearth_eval.bench.dds_latency",
+}

@@ -1,0 +1,1 @@
+"""Odometry fusion for hearth. The core (wheel_odometry) imports without rclpy."""

@@ -1,0 +1,1 @@
+"""Reactive safety layer for hearth. The core (command_guard) imports without rclpy."""

@@ -1,0 +1,1 @@
+"""Workspace tools for hearth that need no ROS install (launch-file runner, test summary)."""
