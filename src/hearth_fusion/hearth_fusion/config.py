@@ -1,7 +1,8 @@
 """Configuration of the fusion node (ROS-free): one frozen dataclass, see ``config/fusion.yaml``.
 
-The robot's geometry and limits are parameters here for now; they will come from
-``hearth_description.robot_model.load_robot_params()`` once that exists.
+The robot's geometry and limits (wheel radius and separation, top speeds) are not parameters
+of this node: the node reads them at start from ``robot_params_file``, the robot's one source
+of truth (``hearth_description.robot_model.load_robot_params()``).
 """
 
 from __future__ import annotations
@@ -17,21 +18,16 @@ class FusionConfig:
     left_wheel_joint: str = param("wheel_left_joint", "joint name of the left wheel's encoder")
     right_wheel_joint: str = param("wheel_right_joint", "joint name of the right wheel's encoder")
 
-    # Robot geometry and limits (to be read from hearth_description later).
-    wheel_radius_m: float = param(0.035, "wheel radius", min=0.005, max=0.5)
-    wheel_separation_m: float = param(
-        0.28, "distance between the two wheels' contact points", min=0.05, max=2.0
-    )
-    max_linear_speed_mps: float = param(
-        1.0, "robot's top linear speed (bounds plausible encoder motion)", min=0.05, max=10.0
-    )
-    max_angular_speed_radps: float = param(
-        2.5, "robot's top yaw rate (bounds plausible encoder motion)", min=0.1, max=20.0
+    # The robot: geometry and limits come from its description.
+    robot_params_file: str = param(
+        "", "robot.yaml giving the wheel radius and separation and the top speeds (empty: "
+        "hearth_description's config/robot.yaml)"
     )
     implausible_speed_factor: float = param(
         3.0,
-        "an encoder step faster than this many times the robot's top wheel speed is treated "
-        "as an encoder reset: the step is not integrated and odometry re-anchors",
+        "an encoder step faster than this many times the robot's top wheel speed (from "
+        "robot.yaml's limits) is treated as an encoder reset: the step is not integrated and "
+        "odometry re-anchors",
         min=1.5,
         max=100.0,
     )
@@ -80,9 +76,3 @@ class FusionConfig:
             raise ConfigError(
                 f"parameter 'base_frame' = {self.base_frame!r} is the same frame as 'odom_frame'"
             )
-
-    @property
-    def max_wheel_speed_mps(self) -> float:
-        """Top surface speed of one wheel: full forward speed plus full turn."""
-        half_track_m = 0.5 * self.wheel_separation_m
-        return self.max_linear_speed_mps + half_track_m * self.max_angular_speed_radps

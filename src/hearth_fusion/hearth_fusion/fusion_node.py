@@ -7,6 +7,10 @@ odom->base_link, stamped with the node clock and extrapolated at constant veloci
 last encoder update by at most ``max_extrapolation_s``; when the wheel data is older than that
 nothing is published (consumers see /odom go silent rather than a stale pose stamped now).
 Publishes /fusion/diagnostics at ``diagnostics_rate_hz``.
+
+The wheel radius and separation and the top speeds (which bound plausible encoder motion) are
+the robot's, read once at start from ``robot_params_file`` (hearth_description's robot.yaml by
+default); a bad robot file stops the node with one line naming the file and the key.
 """
 
 from __future__ import annotations
@@ -25,8 +29,14 @@ from std_msgs.msg import String
 
 from hearth_common.msg_conversions import ns_to_stamp, stamp_to_ns, yaw_to_quaternion_msg
 from hearth_common.node_config import declare_config, run_node
+from hearth_description.robot_model import RobotParams, default_robot_yaml, load_robot_params
 from hearth_fusion.config import FusionConfig
-from hearth_fusion.wheel_odometry import REJECT_REASONS, Pose2D, WheelOdometry
+from hearth_fusion.wheel_odometry import (
+    REJECT_REASONS,
+    Pose2D,
+    WheelOdometry,
+    max_wheel_speed_mps,
+)
 
 try:  # being written alongside this node; /odom works without it
     from hearth_common.frames import FramePublisher
@@ -53,13 +63,20 @@ class FusionNode(Node):
         super().__init__("fusion", **node_kwargs)
         self.config: FusionConfig = declare_config(self, FusionConfig)
         cfg = self.config
+        # The robot's one source of truth; raises ConfigError (one line) for a bad file.
+        robot_yaml = cfg.robot_params_file or default_robot_yaml()
+        self.robot: RobotParams = load_robot_params(robot_yaml)
+        wheels, limits = self.robot.wheels, self.robot.limits
+        top_wheel_speed_mps = max_wheel_speed_mps(
+            limits.max_linear_speed_mps, limits.max_angular_speed_radps, wheels.separation_m
+        )
         self.odometry = WheelOdometry(
-            wheel_radius_m=cfg.wheel_radius_m,
-            wheel_separation_m=cfg.wheel_separation_m,
+            wheel_radius_m=wheels.radius_m,
+            wheel_separation_m=wheels.separation_m,
             travel_variance_m2_per_m=cfg.wheel_travel_variance_m2_per_m,
             speed_noise_fraction=cfg.wheel_speed_noise_fraction,
             speed_noise_floor_mps=cfg.wheel_speed_noise_floor_mps,
-            max_wheel_speed_mps=cfg.implausible_speed_factor * cfg.max_wheel_speed_mps,
+            max_wheel_speed_mps=cfg.implausible_speed_factor * top_wheel_speed_mps,
             left_joint=cfg.left_wheel_joint,
             right_joint=cfg.right_wheel_joint,
         )
@@ -108,6 +125,10 @@ class FusionNode(Node):
         self._jump_handle = self.get_clock().create_jump_callback(
             JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1)),
             post_callback=self._on_clock_jump,
+        )
+        self.get_logger().info(
+            f"robot from {robot_yaml}: wheel radius {wheels.radius_m:g} m, separation "
+            f"{wheels.separation_m:g} m, top wheel speed {top_wheel_speed_mps:g} m/s"
         )
         self.get_logger().warning(START_WARNING)
 

@@ -82,6 +82,13 @@ def _dsinc(h: float) -> float:
     return (h * math.cos(h) - math.sin(h)) / (h * h)
 
 
+def max_wheel_speed_mps(
+    max_linear_speed_mps: float, max_angular_speed_radps: float, wheel_separation_m: float
+) -> float:
+    """Top surface speed of one wheel within the robot's limits: full speed plus full turn."""
+    return max_linear_speed_mps + 0.5 * wheel_separation_m * max_angular_speed_radps
+
+
 def arc_step(
     x: float, y: float, yaw: float, ds: float, dyaw: float
 ) -> tuple[float, float, float]:

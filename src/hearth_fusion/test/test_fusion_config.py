@@ -8,15 +8,22 @@ from hearth_common.config import ConfigError, config_fields, load_config, read_p
 from hearth_fusion.config import FusionConfig
 
 YAML = Path(__file__).resolve().parents[1] / "config" / "fusion.yaml"
+ROBOT_KEYS = ("wheel_radius_m", "wheel_separation_m", "max_linear_speed_mps",
+              "max_angular_speed_radps", "max_linear_accel_mps2", "max_angular_accel_radps2")
 
 
 def test_defaults_are_valid():
     cfg = load_config(FusionConfig)
-    assert cfg.wheel_radius_m == 0.035
-    assert cfg.wheel_separation_m == 0.28
+    assert cfg.robot_params_file == ""  # hearth_description's robot.yaml
+    assert cfg.implausible_speed_factor == 3.0
     assert cfg.publish_rate_hz == 100.0
     assert cfg.max_extrapolation_s <= 0.1
-    assert cfg.max_wheel_speed_mps == pytest.approx(1.0 + 0.14 * 2.5)
+
+
+def test_the_robot_is_not_duplicated_here():
+    names = {f.name for f in config_fields(FusionConfig)}
+    assert not names & set(ROBOT_KEYS)
+    assert not set(read_params_file(YAML, "fusion")) & set(ROBOT_KEYS)
 
 
 def test_yaml_declares_only_known_keys_and_loads():
@@ -35,13 +42,14 @@ def test_every_parameter_has_a_description():
     [
         ({"publish_rate_hz": 1000.0}, "publish_rate_hz"),
         ({"publish_rate_hz": 5}, "publish_rate_hz"),
-        ({"wheel_radius_m": -0.035}, "wheel_radius_m"),
-        ({"wheel_separation_m": float("nan")}, "wheel_separation_m"),
+        ({"implausible_speed_factor": 1.0}, "implausible_speed_factor"),
+        ({"wheel_speed_noise_fraction": float("nan")}, "wheel_speed_noise_fraction"),
         ({"max_extrapolation_s": 0.5}, "max_extrapolation_s"),
         ({"publish_tf": "yes"}, "publish_tf"),
+        ({"robot_params_file": 3}, "robot_params_file"),
         ({"left_wheel_joint": "w", "right_wheel_joint": "w"}, "right_wheel_joint"),
         ({"base_frame": ""}, "base_frame"),
-        ({"wheel_raduis_m": 0.03}, "wheel_raduis_m"),
+        ({"wheel_radius_m": 0.035}, "wheel_radius_m"),  # robot.yaml's, not ours
     ],
 )
 def test_bad_parameter_raises_config_error_naming_the_key(values, key):

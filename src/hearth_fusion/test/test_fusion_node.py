@@ -4,6 +4,7 @@ import itertools
 import math
 
 import pytest
+import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -15,6 +16,7 @@ from std_msgs.msg import String
 from hearth_common.config import ConfigError
 from hearth_common.msg_conversions import ns_to_stamp, quaternion_msg_to_yaw
 from hearth_common.testing import ros_context, spin_until
+from hearth_description.robot_model import default_robot_yaml
 from hearth_fusion.fusion_node import FusionNode
 
 WHEEL_RADIUS_M = 0.035
@@ -177,6 +179,43 @@ def test_bad_parameter_stops_the_node_with_the_key_named():
         FusionNode(
             context=ctx, parameter_overrides=[Parameter("publish_rate_hz", value=1000.0)]
         )
+
+
+def _robot_yaml(tmp_path, section: str, **values) -> str:
+    """A copy of hearth_description's robot.yaml with some keys of ``section`` changed."""
+    doc = yaml.safe_load(default_robot_yaml().read_text())
+    doc[section].update(values)
+    path = tmp_path / "robot.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_geometry_and_limits_come_from_the_given_robot_params_file(tmp_path):
+    robot_yaml = _robot_yaml(tmp_path, "wheels", radius_m=0.05, separation_m=0.3)
+    with ros_context() as ctx:
+        node = FusionNode(
+            context=ctx, parameter_overrides=[Parameter("robot_params_file", value=robot_yaml)]
+        )
+        try:
+            assert node.odometry.wheel_radius_m == 0.05
+            assert node.odometry.wheel_separation_m == 0.3
+            # implausible_speed_factor (3) x (1.0 m/s + 0.15 m x 2.5 rad/s) from robot.yaml
+            assert node.odometry.max_wheel_speed_mps == pytest.approx(3.0 * (1.0 + 0.15 * 2.5))
+            # One wheel turn now rolls 2π·0.05 m.
+            assert node.odometry.update(0.0, 0.0, 10**9) is None
+            assert node.odometry.update(2 * math.pi, 2 * math.pi, 2 * 10**9) is None
+            assert node.odometry.x_m == pytest.approx(2 * math.pi * 0.05)
+        finally:
+            node.destroy_node()
+
+
+def test_a_bad_robot_params_file_stops_the_node_with_one_line(tmp_path):
+    bad = _robot_yaml(tmp_path, "wheels", radius_m=0.0)
+    with ros_context() as ctx, pytest.raises(
+        ConfigError, match=r"'wheels\.radius_m' must be > 0"
+    ) as exc:
+        FusionNode(context=ctx, parameter_overrides=[Parameter("robot_params_file", value=bad)])
+    assert "\n" not in str(exc.value)
 
 
 def test_simulation_clock_reset_re_anchors_instead_of_rejecting_everything():

@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from hearth_fusion.wheel_odometry import REJECT_REASONS, WheelOdometry, arc_step
+from hearth_fusion.wheel_odometry import (
+    REJECT_REASONS,
+    WheelOdometry,
+    arc_step,
+    max_wheel_speed_mps,
+)
 
 R = 0.035  # wheel radius (m)
 B = 0.28  # wheel separation (m)
@@ -188,6 +193,12 @@ def test_encoder_reset_is_not_integrated_but_re_anchors():
     assert odo.update(0.1 / R, 0.1 / R, T0 + 12 * DT) is None  # 0.1 m in 0.22 s from 0
     assert odo.x_m == pytest.approx(0.1)
     assert odo.rejected["implausible_jump"] == 1
+
+
+def test_top_wheel_speed_is_full_speed_plus_full_turn():
+    # 1 m/s forward while turning at 2.5 rad/s: the outer wheel, 0.14 m out, adds 0.35 m/s.
+    assert max_wheel_speed_mps(1.0, 2.5, B) == pytest.approx(1.0 + 0.14 * 2.5)
+    assert max_wheel_speed_mps(1.0, 0.0, B) == 1.0
 
 
 def test_every_reason_is_counted_from_zero():

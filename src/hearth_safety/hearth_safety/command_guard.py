@@ -43,10 +43,13 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class GuardLimits:
-    max_linear_speed_mps: float = 1.0
-    max_angular_speed_radps: float = 2.5
-    max_linear_accel_mps2: float = 1.0
-    max_angular_accel_radps2: float = 4.0
+    """What the guard holds commands to. The speeds and accelerations are the robot's (the
+    node passes robot.yaml's limits); the guard itself reads no file."""
+
+    max_linear_speed_mps: float
+    max_angular_speed_radps: float
+    max_linear_accel_mps2: float
+    max_angular_accel_radps2: float
     emergency_decel_mps2: float = 3.0
     emergency_angular_decel_radps2: float = 12.0
     cmd_timeout_s: float = 0.3
@@ -77,8 +80,8 @@ class GuardOutput:
 
 
 class CommandGuard:
-    def __init__(self, limits: GuardLimits | None = None) -> None:
-        self.limits = limits or GuardLimits()
+    def __init__(self, limits: GuardLimits) -> None:
+        self.limits = limits
         self.counts: Counter[str] = Counter(
             dict.fromkeys(
                 ("cmd_received", "cmd_nonfinite", "odom_received", "plan_received",

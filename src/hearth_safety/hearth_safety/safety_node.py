@@ -7,6 +7,10 @@ Subscribes /cmd_vel_nav, /odom, /local_plan (arrival time only for now) and
 
 Times are the node clock's at reception (``use_sim_time`` from the launch file), so a
 producer's clock or stamps cannot make a stale input look fresh.
+
+The speed and acceleration limits are the robot's (what its motor controller can do), read once
+at start from ``robot_params_file`` (hearth_description's robot.yaml by default); a bad robot
+file, or emergency decelerations gentler than those limits, stop the node with one line.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from sensor_msgs.msg import Image
 
 from hearth_common.msg_conversions import all_finite, ns_to_stamp
 from hearth_common.node_config import declare_config, run_node
-from hearth_safety.command_guard import CommandGuard, GuardLimits, GuardOutput, Mode
-from hearth_safety.config import SafetyConfig
+from hearth_description.robot_model import RobotParams, default_robot_yaml, load_robot_params
+from hearth_safety.command_guard import CommandGuard, GuardOutput, Mode
+from hearth_safety.config import SafetyConfig, guard_limits
 
 NODE_CONFIG = SafetyConfig
 
@@ -48,19 +53,11 @@ class SafetyNode(Node):
         super().__init__("safety", **node_kwargs)
         self.config: SafetyConfig = declare_config(self, SafetyConfig)
         cfg = self.config
-        self.guard = CommandGuard(
-            GuardLimits(
-                max_linear_speed_mps=cfg.max_linear_speed_mps,
-                max_angular_speed_radps=cfg.max_angular_speed_radps,
-                max_linear_accel_mps2=cfg.max_linear_accel_mps2,
-                max_angular_accel_radps2=cfg.max_angular_accel_radps2,
-                emergency_decel_mps2=cfg.emergency_decel_mps2,
-                emergency_angular_decel_radps2=cfg.emergency_angular_decel_radps2,
-                cmd_timeout_s=cfg.cmd_timeout_s,
-                odom_timeout_s=cfg.odom_timeout_s,
-                max_step_s=2.0 / cfg.output_rate_hz,
-            )
-        )
+        # The robot's one source of truth; raises ConfigError (one line) for a bad file.
+        robot_yaml = cfg.robot_params_file or default_robot_yaml()
+        self.robot: RobotParams = load_robot_params(robot_yaml)
+        limits = guard_limits(cfg, self.robot.limits, source=str(robot_yaml))
+        self.guard = CommandGuard(limits)
         self.counts = {
             "odom_nonfinite": 0,
             "depth_frames_received": 0,
@@ -77,6 +74,11 @@ class SafetyNode(Node):
             Image, "/tof/depth/image_raw", self._on_depth, qos_profile_sensor_data
         )
         self.create_timer(1.0 / cfg.output_rate_hz, self._tick)
+        self.get_logger().info(
+            f"robot limits from {robot_yaml}: {limits.max_linear_speed_mps:g} m/s, "
+            f"{limits.max_angular_speed_radps:g} rad/s, {limits.max_linear_accel_mps2:g} m/s², "
+            f"{limits.max_angular_accel_radps2:g} rad/s²"
+        )
         self.get_logger().warning(START_WARNING)
 
     def _now_ns(self) -> int:

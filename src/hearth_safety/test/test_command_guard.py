@@ -1,5 +1,6 @@
 """The command guard: the specification of hearth_safety.command_guard."""
 
+import dataclasses
 import itertools
 import math
 import random
@@ -11,7 +12,14 @@ from hearth_safety.command_guard import CommandGuard, GuardLimits, Mode
 DT_NS = 50_000_000  # 20 Hz
 DT = DT_NS / 1e9
 T0 = 10_000_000_000
-LIMITS = GuardLimits()  # 1.0 m/s, 2.5 rad/s, 1.0 m/s², 4.0 rad/s², emergency 3.0 m/s²
+# The robot's limits are plain numbers here (the node passes robot.yaml's); emergency 3.0 m/s².
+ROBOT = {
+    "max_linear_speed_mps": 1.0,
+    "max_angular_speed_radps": 2.5,
+    "max_linear_accel_mps2": 1.0,
+    "max_angular_accel_radps2": 4.0,
+}
+LIMITS = GuardLimits(**ROBOT)
 
 
 class Sim:
@@ -34,7 +42,7 @@ class Sim:
 
 
 def test_at_start_without_inputs_the_output_is_zero_and_stale():
-    out = CommandGuard().tick(T0)
+    out = CommandGuard(LIMITS).tick(T0)
     assert (out.linear_mps, out.angular_radps) == (0.0, 0.0)
     assert out.mode is Mode.STALE
     assert out.reason == "no odom received"
@@ -153,7 +161,8 @@ def test_odom_silence_is_detected_within_one_cycle_and_brakes_as_an_emergency():
 
 
 def test_odom_silence_stops_in_one_cycle_when_the_emergency_deceleration_allows():
-    sim = Sim(GuardLimits(emergency_decel_mps2=20.0, emergency_angular_decel_radps2=50.0))
+    sim = Sim(dataclasses.replace(LIMITS, emergency_decel_mps2=20.0,
+                                  emergency_angular_decel_radps2=50.0))
     sim.run(20, cmd=(0.5, 1.0))
     outs = sim.run(6, cmd=(0.5, 1.0), odom=False)
     first = next(o for o in outs if o.emergency)
@@ -210,4 +219,19 @@ def test_plan_age_is_reported():
 
 def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="cmd_timeout_s"):
-        GuardLimits(cmd_timeout_s=0.0)
+        GuardLimits(**ROBOT, cmd_timeout_s=0.0)
+
+
+def test_the_robot_limits_given_are_the_ones_enforced():
+    slow = dataclasses.replace(LIMITS, max_linear_speed_mps=0.4, max_angular_speed_radps=1.0)
+    out = Sim(slow).run(60, cmd=(0.8, 0.5))[-1]
+    assert out.mode is Mode.SLOWING
+    assert "linear 0.80 m/s above max 0.40" in out.reason
+    assert (out.linear_mps, out.angular_radps) == pytest.approx((0.4, 0.25))
+
+
+def test_robot_limits_are_required_and_must_be_positive():
+    with pytest.raises(TypeError):
+        GuardLimits()  # no built-in robot: its limits come from robot.yaml through the node
+    with pytest.raises(ValueError, match="max_linear_speed_mps"):
+        GuardLimits(**{**ROBOT, "max_linear_speed_mps": 0.0})
