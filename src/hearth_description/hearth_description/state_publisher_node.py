@@ -12,12 +12,12 @@ import sys
 
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
 from hearth_common.config import ConfigError
 from hearth_common.node_config import declare_config, run_node
+from hearth_common.qos import LATCHED
 from hearth_description.config import StatePublisherConfig
 from hearth_description.robot_model import (
     FrameTransform,
@@ -30,10 +30,6 @@ from hearth_description.robot_model import (
 NODE_CONFIG = StatePublisherConfig
 
 JOINT_STATE_TOPICS = ("/wheel/joint_states", "/screen/joint_states")
-
-LATCHED = QoSProfile(
-    depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE
-)
 
 
 class StatePublisherNode(Node):

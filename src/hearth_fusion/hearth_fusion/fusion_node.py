@@ -27,8 +27,10 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import String
 
+from hearth_common.frames import FramePublisher
 from hearth_common.msg_conversions import ns_to_stamp, stamp_to_ns, yaw_to_quaternion_msg
 from hearth_common.node_config import declare_config, run_node
+from hearth_common.qos import LATCHED
 from hearth_description.robot_model import RobotParams, default_robot_yaml, load_robot_params
 from hearth_fusion.config import FusionConfig
 from hearth_fusion.wheel_odometry import (
@@ -37,14 +39,6 @@ from hearth_fusion.wheel_odometry import (
     WheelOdometry,
     max_wheel_speed_mps,
 )
-
-try:  # being written alongside this node; /odom works without it
-    from hearth_common.frames import FramePublisher
-except ImportError as exc:  # pragma: no cover - depends on the workspace state
-    FramePublisher = None
-    _FRAMES_IMPORT_ERROR = str(exc)
-else:
-    _FRAMES_IMPORT_ERROR = ""
 
 NODE_CONFIG = FusionConfig
 
@@ -96,16 +90,7 @@ class FusionNode(Node):
 
         self.odom_pub = self.create_publisher(Odometry, "/odom", 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/fusion/diagnostics", 10)
-        self.frames = None
-        if cfg.publish_tf:
-            if FramePublisher is not None:
-                self.frames = FramePublisher(self)
-            else:
-                self.get_logger().error(
-                    f"publish_tf is true but hearth_common.frames is unavailable "
-                    f"({_FRAMES_IMPORT_ERROR}): TF {cfg.odom_frame}->{cfg.base_frame} is NOT "
-                    "published, /odom is"
-                )
+        self.frames = FramePublisher(self) if cfg.publish_tf else None
 
         # Sensor topics: best effort matches both best-effort and reliable publishers; a lost
         # encoder message costs nothing (the next one's position deltas cover it).
@@ -116,7 +101,7 @@ class FusionNode(Node):
         self.create_subscription(
             TwistWithCovarianceStamped, "/slam/visual_odometry", self._on_visual_odometry, 10
         )
-        self.create_subscription(String, "/power_mode", self._on_power_mode, 10)
+        self.create_subscription(String, "/power_mode", self._on_power_mode, LATCHED)
 
         self.create_timer(1.0 / cfg.publish_rate_hz, self._publish_odometry)
         self.create_timer(1.0 / cfg.diagnostics_rate_hz, self._publish_diagnostics)

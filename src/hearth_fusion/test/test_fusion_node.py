@@ -12,23 +12,17 @@ from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
+from tf2_msgs.msg import TFMessage
 
 from hearth_common.config import ConfigError
 from hearth_common.msg_conversions import ns_to_stamp, quaternion_msg_to_yaw
+from hearth_common.qos import LATCHED
 from hearth_common.testing import ros_context, spin_until
 from hearth_description.robot_model import default_robot_yaml
 from hearth_fusion.fusion_node import FusionNode
 
 WHEEL_RADIUS_M = 0.035
 
-try:  # the frames helper and its TF backend (tf2_ros, or the CI underlay's tf2_lite)
-    from tf2_msgs.msg import TFMessage
-
-    import hearth_common.frames  # noqa: F401
-except ImportError as exc:
-    TF_UNAVAILABLE = f"hearth_common.frames / tf2_msgs do not import here ({exc})"
-else:
-    TF_UNAVAILABLE = ""
 
 
 class WheelDriver:
@@ -117,7 +111,7 @@ def test_diagnostics_report_power_mode_rejections_and_stale_wheels():
         odoms: list[Odometry] = []
         probe.create_subscription(DiagnosticArray, "/fusion/diagnostics", diags.append, 10)
         probe.create_subscription(Odometry, "/odom", odoms.append, 10)
-        power = probe.create_publisher(String, "/power_mode", 10)
+        power = probe.create_publisher(String, "/power_mode", LATCHED)
         joints = probe.create_publisher(JointState, "/wheel/joint_states", 10)
         try:
             assert spin_until([node, probe], lambda: bool(diags), timeout_s=10.0)
@@ -149,7 +143,6 @@ def test_diagnostics_report_power_mode_rejections_and_stale_wheels():
             probe.destroy_node()
 
 
-@pytest.mark.skipif(bool(TF_UNAVAILABLE), reason=TF_UNAVAILABLE)
 def test_tf_odom_to_base_link_is_published():
     with ros_context() as ctx:
         node = FusionNode(context=ctx)

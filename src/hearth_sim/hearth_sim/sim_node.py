@@ -19,12 +19,6 @@ from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import (
-    DurabilityPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-    qos_profile_sensor_data,
-)
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float64, String
@@ -32,6 +26,7 @@ from std_msgs.msg import Float64, String
 from hearth_common.config import ConfigError
 from hearth_common.msg_conversions import all_finite, ns_to_stamp, yaw_to_quaternion_msg
 from hearth_common.node_config import declare_config, run_node
+from hearth_common.qos import LATCHED, SENSOR
 from hearth_description.robot_model import (
     expand_xacro,
     load_robot_params,
@@ -50,10 +45,6 @@ NODE_CONFIG = SimConfig
 WORLD_FRAME = "world"
 BASE_FRAME = "base_link"
 IMU_FRAME = "imu_link"
-
-LATCHED = QoSProfile(
-    depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE
-)
 
 NOT_SIMULATED = (
     "hearth_sim is a kinematic stand-in: cameras and ToF are not rendered yet (the MuJoCo "
@@ -87,7 +78,7 @@ class SimNode(Node):
                                self.sim.imu.gyro_noise_std_radps ** 2)
 
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
-        self.imu_pub = self.create_publisher(Imu, "/imu/data", qos_profile_sensor_data)
+        self.imu_pub = self.create_publisher(Imu, "/imu/data", SENSOR)
         self.wheel_pub = self.create_publisher(JointState, "/wheel/joint_states", 10)
         self.screen_pub = self.create_publisher(JointState, "/screen/joint_states", 10)
         self.truth_pub = self.create_publisher(Odometry, "/ground_truth/odom", 10)
