@@ -1,0 +1,31 @@
+"""Configuration of the slam node (ROS-free), see ``config/slam.yaml``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hearth_common.config import ConfigError, param
+
+
+@dataclass(frozen=True)
+class SlamConfig:
+    map_frame: str = param("map", "the fixed world frame (parent of TF map->odom)")
+    odom_frame: str = param("odom", "the odometry frame (fusion's /odom and TF odom->base_link)")
+    base_frame: str = param("base_link", "the robot's body frame (child of /odom)")
+    publish_rate_hz: float = param(20.0, "rate of TF map->odom", min=1.0, max=200.0)
+    initial_x_m: float = param(0.0, "initial map->odom x", min=-1.0e4, max=1.0e4)
+    initial_y_m: float = param(0.0, "initial map->odom y", min=-1.0e4, max=1.0e4)
+    initial_yaw_rad: float = param(0.0, "initial map->odom yaw", min=-math.pi, max=math.pi)
+
+    def __post_init__(self) -> None:
+        frames = {}
+        for key in ("map_frame", "odom_frame", "base_frame"):
+            name = getattr(self, key)
+            if not name.strip():
+                raise ConfigError(f"parameter '{key}' must not be empty")
+            if name in frames:
+                raise ConfigError(
+                    f"parameter '{key}' = {name!r} is the same frame as '{frames[name]}'"
+                )
+            frames[name] = key

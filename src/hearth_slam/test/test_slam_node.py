@@ -1,0 +1,93 @@
+"""The slam node over real rclpy and DDS: /slam/pose = initial map->odom ∘ /odom, TF map->odom."""
+
+import math
+
+import pytest
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from hearth_common.config import ConfigError
+from hearth_common.frames import FrameBuffer, TransformError
+from hearth_common.msg_conversions import quaternion_msg_to_yaw, yaw_to_quaternion_msg
+from hearth_common.testing import ros_context, spin_until
+from hearth_slam.map_odom import compose
+from hearth_slam.slam_node import SlamNode
+
+INITIAL = (1.0, -2.0, 0.5)
+
+
+def _odom(probe, x, y, yaw, stamp_ns, frame="odom"):
+    msg = Odometry()
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    msg.header.frame_id, msg.child_frame_id = frame, "base_link"
+    msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
+    msg.pose.pose.orientation = yaw_to_quaternion_msg(yaw)
+    cov = [0.0] * 36
+    cov[0], cov[7], cov[35] = 0.04, 0.01, 0.02
+    msg.pose.covariance = cov
+    return msg
+
+
+def test_slam_pose_is_initial_map_odom_composed_with_odometry_and_tf_is_published():
+    overrides = [
+        Parameter("initial_x_m", value=INITIAL[0]),
+        Parameter("initial_y_m", value=INITIAL[1]),
+        Parameter("initial_yaw_rad", value=INITIAL[2]),
+    ]
+    with ros_context() as ctx:
+        node = SlamNode(context=ctx, parameter_overrides=overrides)
+        probe = Node("probe", context=ctx)
+        frames = FrameBuffer(probe)
+        poses: list[PoseWithCovarianceStamped] = []
+        probe.create_subscription(PoseWithCovarianceStamped, "/slam/pose", poses.append, 10)
+        pub = probe.create_publisher(Odometry, "/odom", 10)
+        odom = (2.0, 1.0, -0.3)
+        stamp = [1_000_000_000]
+
+        def send_and_wait():
+            stamp[0] += 10_000_000
+            pub.publish(_odom(probe, *odom, stamp[0]))
+            return bool(poses)
+
+        try:
+            assert spin_until([node, probe], send_and_wait, timeout_s=10.0), "no /slam/pose"
+            msg = poses[-1]
+            assert msg.header.frame_id == "map"
+            expected = compose(INITIAL, odom)
+            p = msg.pose.pose
+            assert (p.position.x, p.position.y) == pytest.approx(expected[:2])
+            assert quaternion_msg_to_yaw(p.orientation) == pytest.approx(expected[2])
+            # odom's covariance rotated into the map frame by map->odom's yaw: trace kept
+            cov = msg.pose.covariance
+            assert cov[0] + cov[7] == pytest.approx(0.05)
+            assert cov[35] == pytest.approx(0.02)
+
+            def tf_known():
+                try:
+                    return frames.lookup_pose2d("map", "odom")
+                except TransformError:
+                    return None
+
+            assert spin_until([node, probe], lambda: tf_known() is not None, timeout_s=10.0)
+            assert tf_known() == pytest.approx(INITIAL)
+
+            # Bad input is dropped, never raised: NaN, wrong frame, stamps going back.
+            n = len(poses)
+            pub.publish(_odom(probe, math.nan, 0.0, 0.0, stamp[0] + 1))
+            pub.publish(_odom(probe, 0.0, 0.0, 0.0, stamp[0] + 2, frame="map"))
+            pub.publish(_odom(probe, 0.0, 0.0, 0.0, stamp[0] - 500_000_000))
+            assert spin_until(
+                [node, probe], lambda: node.counts["odom_rejected"] >= 3, timeout_s=5.0
+            )
+            assert len(poses) == n
+        finally:
+            frames.close()
+            node.destroy_node()
+            probe.destroy_node()
+
+
+def test_bad_parameter_stops_the_node_with_the_key_named():
+    with ros_context() as ctx, pytest.raises(ConfigError, match="'odom_frame'"):
+        SlamNode(context=ctx, parameter_overrides=[Parameter("odom_frame", value="map")])

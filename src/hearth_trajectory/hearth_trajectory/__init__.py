@@ -1,0 +1,1 @@
+"""Local planning for hearth. The cores (path_follower, rollout) import without rclpy."""
