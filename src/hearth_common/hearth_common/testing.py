@@ -36,21 +36,40 @@ def ros_context(domain_id: int | None = None) -> Iterator[Context]:
         ctx.try_shutdown()
 
 
+class Spinner:
+    """One executor over ``nodes`` for a whole test, so that work started in one wait (an
+    action goal's coroutine, say) goes on in the next. Use as a context manager."""
+
+    def __init__(self, nodes: list[Node]):
+        self.executor = SingleThreadedExecutor(context=nodes[0].context)
+        self.nodes = list(nodes)
+        for n in self.nodes:
+            self.executor.add_node(n)
+
+    def until(self, condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+        """Spin until ``condition()`` holds or ``timeout_s`` of wall time passes."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            self.executor.spin_once(timeout_sec=0.02)
+        return condition()
+
+    def close(self) -> None:
+        for n in self.nodes:
+            self.executor.remove_node(n)
+        self.executor.shutdown()
+
+    def __enter__(self) -> Spinner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def spin_until(
     nodes: list[Node], condition: Callable[[], bool], timeout_s: float = 10.0
 ) -> bool:
     """Spin ``nodes`` together until ``condition()`` holds or ``timeout_s`` of wall time passes."""
-    executor = SingleThreadedExecutor(context=nodes[0].context)
-    for n in nodes:
-        executor.add_node(n)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            executor.spin_once(timeout_sec=0.02)
-        return condition()
-    finally:
-        for n in nodes:
-            executor.remove_node(n)
-        executor.shutdown()
+    with Spinner(nodes) as spinner:
+        return spinner.until(condition, timeout_s)
