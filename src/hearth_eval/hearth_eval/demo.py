@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hearth demo", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=40.0, help="sim seconds to run at most")
-    ap.add_argument("--goal", default="2.5,1.0,0.0", help="goal x,y,yaw in the map frame")
+    ap.add_argument("--goal", default="4.2,1.5,1.57",
+                    help="goal x,y,yaw (m, m, rad) in the map frame; default: the far room")
     ap.add_argument("--launch", default="launch/hearth.launch.xml")
     ap.add_argument("--startup-timeout", type=float, default=90.0, help="wall seconds")
     args = ap.parse_args(argv)
@@ -141,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     sent = False
     wall_start = time.monotonic()
     done_sim_s: float | None = None
+    interactive = sys.stdout.isatty()
+    next_line_sim_s = 0.0
     try:
         while launch.poll() is None:
             executor.spin_once(timeout_sec=0.05)
@@ -151,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
                 elif time.monotonic() - wall_start > args.startup_timeout:
                     print("\nthe navigate_to_pose action server did not come up", flush=True)
                     break
-            print(_progress(demo, goal_text), end="", flush=True)
+            if interactive:
+                print(_progress(demo, goal_text), end="", flush=True)
+            elif demo.sim_time_s >= next_line_sim_s:  # a log, not a terminal: a line at a time
+                print(_progress(demo, goal_text).lstrip("\r"), flush=True)
+                next_line_sim_s = demo.sim_time_s + 2.0
             if demo.result_status is not None and done_sim_s is None:
                 done_sim_s = demo.sim_time_s
             # Keep measuring a little after the goal ends so rates cover a steady state.

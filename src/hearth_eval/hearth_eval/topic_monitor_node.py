@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.topic_endpoint_info import TopicEndpointInfo
 
 from hearth_common.node_config import declare_config, run_node
 from hearth_eval.config import TopicMonitorConfig
@@ -18,10 +19,21 @@ from hearth_eval.topic_rates import RateTable
 
 NODE_CONFIG = TopicMonitorConfig
 
-# Best effort + volatile matches every publisher (reliable or not, latched or not).
-_ANY_PUBLISHER_QOS = QoSProfile(
-    depth=10, reliability=ReliabilityPolicy.BEST_EFFORT, durability=DurabilityPolicy.VOLATILE
-)
+
+
+def qos_matching(publishers: list[TopicEndpointInfo]) -> QoSProfile:
+    """A subscription QoS that matches every given publisher and, when they are all latched
+    (transient local), also receives what they published before we subscribed."""
+    profiles = [p.qos_profile for p in publishers]
+    latched = bool(profiles) and all(
+        q.durability == DurabilityPolicy.TRANSIENT_LOCAL for q in profiles
+    )
+    reliable = bool(profiles) and all(q.reliability == ReliabilityPolicy.RELIABLE for q in profiles)
+    return QoSProfile(
+        depth=10,
+        reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
+    )
 
 
 def import_message_type(type_name: str) -> type:
@@ -51,9 +63,15 @@ class TopicMonitorNode(Node):
                 self.get_logger().warning(f"cannot monitor {topic} ({types[0]}): {exc}")
                 self._subscribed.add(topic)
                 continue
-            self.table.row(topic, types[0])
+            publishers = self.get_publishers_info_by_topic(topic)
+            if not publishers:
+                continue  # seen through a subscription only: wait for a publisher
+            qos = qos_matching(publishers)
+            self.table.row(topic, types[0]).latched = (
+                qos.durability == DurabilityPolicy.TRANSIENT_LOCAL
+            )
             self.create_subscription(
-                msg_type, topic, self._counter(topic, types[0]), _ANY_PUBLISHER_QOS, raw=True
+                msg_type, topic, self._counter(topic, types[0]), qos, raw=True
             )
             self._subscribed.add(topic)
 

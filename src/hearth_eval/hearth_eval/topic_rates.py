@@ -14,7 +14,7 @@ class TopicRate:
     count: int = 0
     first_s: float | None = None
     last_s: float | None = None
-    publishers: int = 0
+    latched: bool = False  # transient local: a late subscriber gets the last message
 
     def add(self, t_s: float) -> None:
         if self.first_s is None:
@@ -45,7 +45,8 @@ class RateTable:
 
     def as_dict(self) -> dict[str, dict]:
         return {
-            t: {"type": r.type_name, "count": r.count, "rate_hz": round(r.rate_hz, 2)}
+            t: {"type": r.type_name, "count": r.count, "rate_hz": round(r.rate_hz, 2),
+                "latched": r.latched}
             for t, r in sorted(self.rows.items())
         }
 
@@ -54,5 +55,6 @@ class RateTable:
         lines = [f"{'topic':<36} {'type':<42} {'msgs':>7} {'rate Hz':>8}"]
         lines.append("-" * len(lines[0]))
         for t, r in sorted(self.rows.items()):
-            lines.append(f"{t:<36} {r.type_name:<42} {r.count:>7} {r.rate_hz:>8.1f}")
+            rate = "latched" if r.latched and r.count <= 1 else f"{r.rate_hz:.1f}"
+            lines.append(f"{t:<36} {r.type_name:<42} {r.count:>7} {rate:>8}")
         return "\n".join(lines)

@@ -35,3 +35,31 @@ def test_monitor_counts_messages_of_any_type(tmp_path):
     assert rates["/cmd_vel"]["type"] == "geometry_msgs/msg/Twist"
     assert rates["/cmd_vel"]["rate_hz"] > 10.0
     assert rates["/never_published"]["count"] == 0
+
+
+def test_monitor_receives_latched_messages_published_before_it_started():
+    from std_msgs.msg import String
+
+    from hearth_common.qos import LATCHED
+
+    with ros_context() as ctx:
+        probe = Node("probe", context=ctx)
+        pub = probe.create_publisher(String, "/power_mode", LATCHED)
+        pub.publish(String(data="normal"))
+        monitor = TopicMonitorNode(
+            context=ctx,
+            parameter_overrides=[
+                Parameter("topics", value=["/power_mode"]),
+                Parameter("discovery_period_s", value=0.1),
+            ],
+        )
+        rows = monitor.table.rows
+        assert spin_until(
+            [monitor, probe],
+            lambda: "/power_mode" in rows and rows["/power_mode"].count == 1,
+            timeout_s=15.0,
+        )
+        assert rows["/power_mode"].latched
+        assert "latched" in monitor.table.format()
+        monitor.destroy_node()
+        probe.destroy_node()

@@ -17,7 +17,7 @@ def test_a_single_message_has_no_rate():
     table.add("/map", "nav_msgs/msg/OccupancyGrid", 5.0)
     assert table.rows["/map"].rate_hz == 0.0
     assert table.as_dict()["/map"] == {
-        "type": "nav_msgs/msg/OccupancyGrid", "count": 1, "rate_hz": 0.0
+        "type": "nav_msgs/msg/OccupancyGrid", "count": 1, "rate_hz": 0.0, "latched": False
     }
 
 
