@@ -24,6 +24,7 @@ setup(
         "console_scripts": [
             "topic_monitor = hearth_eval.topic_monitor_node:main",
             "bench = hearth_eval.bench.__main__:main",
+            "demo = hearth_eval.demo:main",
         ],
     },
 )
