@@ -1,24 +1,40 @@
-"""Configuration of the global planner node (ROS-free), see ``config/global_planner.yaml``."""
+"""Configuration of the global planner node (ROS-free), see ``config/global_planner.yaml``.
+
+The robot's footprint is not a parameter of this node: it is the robot's (``base.radius_m``),
+read at start from ``robot_params_file``
+(``hearth_description.robot_model.load_robot_params()``). The margin kept beyond it,
+``inflation_margin_m``, is the planner's choice; :func:`inflation_radius_m` adds the two.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hearth_common.config import ConfigError, param
+
+if TYPE_CHECKING:  # only the type: the node reads robot.yaml, this module reads no file
+    from hearth_description.robot_model import BaseParams
 
 
 @dataclass(frozen=True)
 class GlobalPlannerConfig:
+    # The robot: its footprint comes from its description.
+    robot_params_file: str = param(
+        "",
+        "robot.yaml whose base.radius_m is the footprint obstacles are inflated by "
+        "(empty: hearth_description's config/robot.yaml)",
+    )
+    inflation_margin_m: float = param(
+        0.01,
+        "clearance kept beyond the robot's base.radius_m: obstacles are inflated by the sum",
+        min=0.0,
+        max=1.0,
+    )
     map_yaml: str = param(
         "",
         "map_server YAML of a static map to plan on (republished on /map, transient local); "
         "empty: plan on the map received on /map",
-    )
-    robot_radius_m: float = param(
-        0.18,
-        "radius of the disc bounding the robot's footprint: obstacles are inflated by it",
-        min=0.0,
-        max=2.0,
     )
     lethal_occupancy: int = param(
         65, "map cells with this occupancy (0..100) or more are obstacles", min=1, max=100
@@ -66,3 +82,9 @@ class GlobalPlannerConfig:
                 f"parameter 'robot_frame' = {self.robot_frame!r} is the same frame as "
                 "'global_frame'"
             )
+
+
+def inflation_radius_m(cfg: GlobalPlannerConfig, base: BaseParams) -> float:
+    """How far from obstacles the robot's centre must stay: the robot's radius plus the
+    planner's margin."""
+    return base.radius_m + cfg.inflation_margin_m

@@ -8,6 +8,10 @@ means "stop"), action feedback and results, and ``compute_path_to_pose`` for pat
 The ``navigate_to_pose`` execute callback is a coroutine that waits on a future completed by
 the node's progress timer, so navigation never blocks an executor thread: the node works under
 ``rclpy.spin`` (single-threaded) as well as under a MultiThreadedExecutor.
+
+Obstacles are inflated by the robot's radius (``base.radius_m``, read once at start from
+``robot_params_file``, hearth_description's robot.yaml by default) plus the planner's
+``inflation_margin_m``. A bad robot file stops the node with one line.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from hearth_common.geometry import wrap_angle
 from hearth_common.msg_conversions import all_finite, quaternion_msg_to_yaw, yaw_to_quaternion_msg
 from hearth_common.node_config import declare_config, run_node
 from hearth_common.qos import LATCHED
-from hearth_planning.config import GlobalPlannerConfig
+from hearth_description.robot_model import RobotParams, default_robot_yaml, load_robot_params
+from hearth_planning.config import GlobalPlannerConfig, inflation_radius_m
 from hearth_planning.grid_astar import GridPlanner, PlanError
 from hearth_planning.map_io import MapError, OccupancyMap, load_map
 from hearth_planning.paths import remaining_length
@@ -76,7 +81,16 @@ class GlobalPlannerNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("global_planner", **node_kwargs)
         self.cfg: GlobalPlannerConfig = declare_config(self, GlobalPlannerConfig)
+        # The robot's one source of truth; raises ConfigError (one line) for a bad file.
+        robot_yaml = self.cfg.robot_params_file or default_robot_yaml()
+        self.robot: RobotParams = load_robot_params(robot_yaml)
+        self.inflation_radius_m = inflation_radius_m(self.cfg, self.robot.base)
         self.get_logger().warning(START_WARNING)
+        self.get_logger().info(
+            f"obstacles inflated by {self.inflation_radius_m:g} m: the robot's radius "
+            f"{self.robot.base.radius_m:g} m ({robot_yaml}) + inflation_margin_m "
+            f"{self.cfg.inflation_margin_m:g} m"
+        )
         self._lock = threading.RLock()
         self._step_lock = threading.Lock()
         self._planner: GridPlanner | None = None
@@ -128,7 +142,7 @@ class GlobalPlannerNode(Node):
     # -- map -----------------------------------------------------------------------------------
 
     def _set_map(self, occ_map: OccupancyMap) -> None:
-        planner = GridPlanner(occ_map, self.cfg.robot_radius_m, self.cfg.lethal_occupancy)
+        planner = GridPlanner(occ_map, self.inflation_radius_m, self.cfg.lethal_occupancy)
         with self._lock:
             self._planner = planner
 

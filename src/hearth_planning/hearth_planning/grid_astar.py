@@ -1,10 +1,11 @@
 """8-connected A* on an occupancy map inflated by the robot's radius (ROS-free).
 
 * A cell is *blocked* when it is unknown (-1) or at least ``lethal_occupancy`` (an obstacle).
-* A cell is *traversable* when it is not blocked and its centre lies farther than the robot
-  radius from the centre of every obstacle cell (the convention of nav2's inscribed inflation;
-  distances from ``scipy.ndimage.distance_transform_edt``). Unknown cells are untraversable but
-  are not inflated.
+* A cell is *traversable* when it is not blocked and its centre lies farther than the
+  inflation radius (the robot's radius, plus any margin the caller wants) from the centre of
+  every obstacle cell (the convention of nav2's inscribed inflation; distances from
+  ``scipy.ndimage.distance_transform_edt``). Unknown cells are untraversable but are not
+  inflated.
 * Moves go to the 8 neighbours at cost ``resolution`` (straight) or ``resolution * sqrt(2)``
   (diagonal). A diagonal move needs both cells it squeezes between to be passable, so a path
   never cuts the corner of an obstacle cell. The octile distance is the heuristic: it equals the
@@ -93,17 +94,17 @@ def octile_distance(dr: int, dc: int) -> float:
 
 
 class GridPlanner:
-    """A* planner on one map and robot radius (inflation is computed once, here)."""
+    """A* planner on one map and inflation radius (inflation is computed once, here)."""
 
     def __init__(
-        self, occ_map: OccupancyMap, robot_radius_m: float, lethal_occupancy: int = 65
+        self, occ_map: OccupancyMap, inflation_radius_m: float, lethal_occupancy: int = 65
     ) -> None:
-        if not (math.isfinite(robot_radius_m) and robot_radius_m >= 0.0):
-            raise ValueError(f"robot_radius_m must be >= 0, got {robot_radius_m!r}")
+        if not (math.isfinite(inflation_radius_m) and inflation_radius_m >= 0.0):
+            raise ValueError(f"inflation_radius_m must be >= 0, got {inflation_radius_m!r}")
         if not 1 <= lethal_occupancy <= 100:
             raise ValueError(f"lethal_occupancy must be in 1..100, got {lethal_occupancy!r}")
         self.map = occ_map
-        self.robot_radius_m = float(robot_radius_m)
+        self.inflation_radius_m = float(inflation_radius_m)
         data = occ_map.data
         self.lethal = data >= lethal_occupancy
         self.unknown = data < 0
@@ -113,7 +114,7 @@ class GridPlanner:
             self.clearance_m = distance_transform_edt(~self.lethal) * occ_map.resolution_m
         else:
             self.clearance_m = np.full(data.shape, np.inf)
-        self.traversable = ~self.blocked & (self.clearance_m > self.robot_radius_m)
+        self.traversable = ~self.blocked & (self.clearance_m > self.inflation_radius_m)
 
     def plan(self, start_xy: tuple[float, float], goal_xy: tuple[float, float]) -> PlanResult:
         """Shortest 8-connected path from ``start_xy`` to ``goal_xy`` (world, m)."""
@@ -139,7 +140,7 @@ class GridPlanner:
             raise PlanError(
                 GOAL_OCCUPIED,
                 f"goal ({_fmt(goal_xy)}) is {self.clearance_m[goal]:.2f} m from an obstacle, "
-                f"closer than the robot radius {self.robot_radius_m:.2f} m",
+                f"closer than the inflation radius {self.inflation_radius_m:.2f} m",
             )
         cells, cost_cells, expanded = self._astar(start, goal)
         if cells is None:

@@ -1,19 +1,19 @@
 """The global planner over real rclpy and DDS: its actions, /plan, /map and /goal_pose.
 
 The action tests need nav2_msgs (the CI underlay or a ROS 2 install) and skip without it.
-They spin one executor for the whole test (not ``spin_until``, which makes a new executor per
-call): a navigate_to_pose goal is a task of the executor that accepted it and must keep
-running across waits.
+They spin one executor for the whole test (``hearth_common.testing.Spinner``, not
+``spin_until``, which makes a new executor per call): a navigate_to_pose goal is a task of the
+executor that accepted it and must keep running across waits.
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
+import yaml
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import OccupancyGrid, Path
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -21,7 +21,8 @@ from hearth_common.config import ConfigError
 from hearth_common.frames import FramePublisher, make_transform
 from hearth_common.msg_conversions import yaw_to_quaternion_msg
 from hearth_common.qos import LATCHED
-from hearth_common.testing import ros_context
+from hearth_common.testing import Spinner, ros_context
+from hearth_description.robot_model import default_robot_yaml, load_robot_params
 from hearth_planning.map_io import write_pgm
 
 nav2_msgs = pytest.importorskip(
@@ -36,9 +37,13 @@ from hearth_planning.global_planner_node import GlobalPlannerNode  # noqa: E402
 ComputePathToPose = nav2_msgs.ComputePathToPose
 NavigateToPose = nav2_msgs.NavigateToPose
 
+
 def _write_map(tmp_path):
     """4 m x 2 m at 0.05 m, origin (0, 0): a wall at x = 2 m with a gap at y 1.4..1.9 m, and
-    a closed box at x 3.0..3.75 m, y 1.15..1.9 m (its inside is free but unreachable)."""
+    a closed box at x 3.0..3.75 m, y 1.15..1.9 m (its inside is free but unreachable).
+
+    The gap's middle cells are 0.25 m from the wall's cells on either side: a robot passes
+    when its radius plus the inflation margin is less than that."""
     pixels = np.full((40, 80), 254, dtype=np.uint8)  # image row 0 is the top (y = 2 m)
     pixels[:, 39:41] = 0
     pixels[2:12, 39:41] = 254  # the gap, near the top
@@ -60,10 +65,27 @@ def _pose(x, y, yaw=0.0, frame="map"):
     return ps
 
 
-class Harness:
-    """The node under test, a probe node (TF map->odom->base_link, recorders), one executor."""
+class MultiThreadedSpinner(Spinner):
+    """A Spinner over a MultiThreadedExecutor: the node must work under one as well."""
 
-    def __init__(self, ctx, map_yaml, executor_type=SingleThreadedExecutor, **overrides):
+    def __init__(self, nodes):  # Spinner's, with the other executor
+        self.executor = MultiThreadedExecutor(context=nodes[0].context)
+        self.nodes = list(nodes)
+        for n in self.nodes:
+            self.executor.add_node(n)
+
+    def close(self):
+        # rclpy's MultiThreadedExecutor.shutdown() does not wait for work already handed to
+        # its thread pool: drain the pool first, so no callback runs while things are destroyed.
+        self.executor._executor.shutdown(wait=True)
+        super().close()
+
+
+class Harness:
+    """The node under test, a probe node (TF map->odom->base_link, recorders), one executor
+    for the whole test (a Spinner)."""
+
+    def __init__(self, ctx, map_yaml, spinner_type=Spinner, **overrides):
         params = [Parameter("map_yaml", value=map_yaml)]
         params += [Parameter(k, value=v) for k, v in overrides.items()]
         self.node = GlobalPlannerNode(context=ctx, parameter_overrides=params)
@@ -74,9 +96,8 @@ class Harness:
         self.plans: list[Path] = []
         self.probe.create_subscription(Path, "/plan", self.plans.append, 10)
         self.probe.create_timer(0.02, self._tick)
-        self.executor = executor_type(context=ctx)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.probe)
+        self.spinner = spinner_type([self.node, self.probe])
+        self.until = self.spinner.until
         self.clients: list[ActionClient] = []
 
     def client(self, action_type, name):
@@ -95,25 +116,12 @@ class Harness:
                 ]
             )
 
-    def until(self, condition, timeout_s=10.0):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            self.executor.spin_once(timeout_sec=0.02)
-        return condition()
-
     def wait(self, future, timeout_s=10.0):
         assert self.until(future.done, timeout_s), "timed out"
         return future.result()
 
     def close(self):
-        # rclpy's MultiThreadedExecutor.shutdown() does not wait for work already handed to
-        # its thread pool: drain the pool first, so no callback runs while things are destroyed.
-        pool = getattr(self.executor, "_executor", None)
-        if pool is not None:
-            pool.shutdown(wait=True)
-        self.executor.shutdown()
+        self.spinner.close()
         for client in self.clients:
             client.destroy()
         self.node.destroy_node()
@@ -178,10 +186,10 @@ def _robot_seen(h, x):
         return False
 
 
-@pytest.mark.parametrize("executor_type", [SingleThreadedExecutor, MultiThreadedExecutor])
-def test_navigate_to_pose_plans_gives_feedback_and_succeeds_at_the_goal(tmp_path, executor_type):
+@pytest.mark.parametrize("spinner_type", [Spinner, MultiThreadedSpinner])
+def test_navigate_to_pose_plans_gives_feedback_and_succeeds_at_the_goal(tmp_path, spinner_type):
     with ros_context() as ctx:
-        h = Harness(ctx, _write_map(tmp_path), executor_type)
+        h = Harness(ctx, _write_map(tmp_path), spinner_type)
         try:
             client = h.client(NavigateToPose, "navigate_to_pose")
             feedback = []
@@ -347,4 +355,71 @@ def test_bad_map_file_stops_the_node_with_one_clear_line(tmp_path):
         GlobalPlannerNode(
             context=ctx,
             parameter_overrides=[Parameter("map_yaml", value=str(tmp_path / "bad.yaml"))],
+        )
+
+
+def _robot_yaml(tmp_path, **base) -> str:
+    """A copy of hearth_description's robot.yaml with some ``base`` keys changed."""
+    doc = yaml.safe_load(default_robot_yaml().read_text())
+    doc["base"].update(base)
+    path = tmp_path / "robot.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def test_obstacles_are_inflated_by_the_robots_radius_plus_the_margin(harness):
+    robot = load_robot_params()
+    assert harness.node.inflation_radius_m == pytest.approx(robot.base.radius_m + 0.01)
+    assert harness.node._planner.inflation_radius_m == harness.node.inflation_radius_m
+
+
+@pytest.mark.parametrize(
+    ("base_radius_m", "margin_m", "passes"),
+    [
+        (None, None, True),  # hearth_description's robot (0.175 m) + 0.01 m: fits the gap
+        (0.3, None, False),  # a wider robot
+        (None, 0.1, False),  # hearth_description's robot, a wider margin
+    ],
+)
+def test_the_doorway_closes_when_the_inflated_robot_is_too_wide(
+    tmp_path, base_radius_m, margin_m, passes
+):
+    overrides = {}
+    if base_radius_m is not None:
+        overrides["robot_params_file"] = _robot_yaml(tmp_path, radius_m=base_radius_m)
+    if margin_m is not None:
+        overrides["inflation_margin_m"] = margin_m
+    with ros_context() as ctx:
+        h = Harness(ctx, _write_map(tmp_path), **overrides)
+        try:
+            assert (h.node.inflation_radius_m < 0.25) == passes  # the gap's widest clearance
+            client = h.client(ComputePathToPose, "compute_path_to_pose")
+            goal = ComputePathToPose.Goal(
+                goal=_pose(3.5, 0.5), start=_pose(0.5, 0.5), use_start=True
+            )  # on the far side of the wall: through the gap or not at all
+            result = h.wait(_send(h, client, goal).get_result_async())
+            if passes:
+                assert result.status == GoalStatus.STATUS_SUCCEEDED
+                assert result.result.error_code == ComputePathToPose.Result.NONE
+            else:
+                assert result.status == GoalStatus.STATUS_ABORTED
+                assert result.result.error_code == ComputePathToPose.Result.NO_VALID_PATH
+                assert "no collision-free path" in result.result.error_msg
+        finally:
+            h.close()
+
+
+def test_a_bad_robot_params_file_stops_the_node_with_one_line(tmp_path):
+    bad = _robot_yaml(tmp_path, radius_m=0.1)  # the wheels would stick out
+    with ros_context() as ctx, pytest.raises(ConfigError, match=r"'wheels\.separation_m'") as exc:
+        GlobalPlannerNode(
+            context=ctx, parameter_overrides=[Parameter("robot_params_file", value=bad)]
+        )
+    assert "\n" not in str(exc.value)
+
+
+def test_a_negative_inflation_margin_stops_the_node():
+    with ros_context() as ctx, pytest.raises(ConfigError, match="'inflation_margin_m'"):
+        GlobalPlannerNode(
+            context=ctx, parameter_overrides=[Parameter("inflation_margin_m", value=-0.01)]
         )

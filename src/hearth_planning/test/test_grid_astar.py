@@ -91,7 +91,7 @@ def _assert_path_avoids(planner, result):
 )
 def test_astar_finds_the_optimal_8_connected_path(start, goal):
     occ = _map(MAZE)
-    planner = GridPlanner(occ, robot_radius_m=0.0)
+    planner = GridPlanner(occ, inflation_radius_m=0.0)
     reference = _dijkstra(planner.traversable, start, goal)
     result = planner.plan(cell_to_world(occ, *start), cell_to_world(occ, *goal))
     assert result.grid_cost_m == pytest.approx(reference * RES)
@@ -106,7 +106,7 @@ def test_astar_matches_dijkstra_on_random_maps_with_inflation():
     for _ in range(20):
         grid = np.where(rng.random((25, 30)) < 0.12, 100, 0).astype(np.int8)
         occ = OccupancyMap(grid, RES)
-        planner = GridPlanner(occ, robot_radius_m=0.1)
+        planner = GridPlanner(occ, inflation_radius_m=0.1)
         free = np.argwhere(planner.traversable)
         if len(free) < 2:
             continue
@@ -131,9 +131,9 @@ def test_octile_heuristic_never_overestimates_on_an_empty_grid():
         assert result.grid_cost_m == pytest.approx(octile_distance(*goal) * RES)
 
 
-def test_inflation_keeps_the_path_a_robot_radius_from_obstacles():
+def test_inflation_keeps_the_path_an_inflation_radius_from_obstacles():
     occ = _map(["." * 30] * 9 + ["." * 14 + "##" + "." * 14] + ["." * 30] * 9)
-    planner = GridPlanner(occ, robot_radius_m=0.25)
+    planner = GridPlanner(occ, inflation_radius_m=0.25)
     result = planner.plan((0.45, 0.95), (2.55, 0.95))  # straight through the blocked cells
     obstacles = np.argwhere(occ.data >= 65)
     for r, c in result.cells:
@@ -171,14 +171,14 @@ def test_no_corner_cutting_between_diagonal_obstacles():
         ((0.25, 0.55), (1.0, 0.5), START_OCCUPIED, "in an obstacle cell"),
         ((0.5, 0.5), (0.25, 0.55), GOAL_OCCUPIED, "in an obstacle cell"),
         ((0.5, 0.5), (1.75, 0.55), GOAL_OCCUPIED, "in unknown space"),
-        ((0.5, 0.5), (0.35, 0.55), GOAL_OCCUPIED, "closer than the robot radius"),
+        ((0.5, 0.5), (0.35, 0.55), GOAL_OCCUPIED, "closer than the inflation radius"),
     ],
 )
 def test_bad_start_or_goal_gives_the_nav2_error(start, goal, code, message):
     rows = ["...................."] * 10
     rows[4] = "..#..............?.."
     occ = _map(rows)
-    planner = GridPlanner(occ, robot_radius_m=0.15)
+    planner = GridPlanner(occ, inflation_radius_m=0.15)
     with pytest.raises(PlanError) as err:
         planner.plan(start, goal)
     assert err.value.code == code
@@ -187,7 +187,7 @@ def test_bad_start_or_goal_gives_the_nav2_error(start, goal, code, message):
 
 def test_a_start_inside_the_inflation_escapes_it():
     occ = _map(["." * 20] * 5 + ["#" * 20] + ["." * 20] * 4)
-    planner = GridPlanner(occ, robot_radius_m=0.25)
+    planner = GridPlanner(occ, inflation_radius_m=0.25)
     start = (0.55, 0.65)  # 0.2 m above the wall: inside the inflation
     assert not planner.traversable[world_to_cell(occ, *start)]
     result = planner.plan(start, (1.55, 0.85))  # goal on the same side

@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # only the types: the node reads robot.yaml, this module read
 class LocalPlannerConfig:
     # The robot: its speed, acceleration and pan limits come from its description.
     robot_params_file: str = param(
-        "", "robot.yaml whose limits (top speeds, accelerations, screen pan travel and speed) "
-        "the commands stay within (empty: hearth_description's config/robot.yaml)"
+        "",
+        "robot.yaml whose limits (top speeds, accelerations, screen pan travel and speed) "
+        "the commands stay within (empty: hearth_description's config/robot.yaml)",
     )
     speed_fraction: float = param(
         1.0,

@@ -7,13 +7,19 @@ Every cycle (``rate_hz``, a fixed timer) the node:
 2. asks :class:`~hearth_trajectory.path_follower.PathFollower` for a (v, w) command, or commands
    zero when there is no path, /odom is missing or stale, TF is missing, or an input was bad;
 3. publishes /cmd_vel_nav, /local_plan (the rollout of that one command over the horizon, a
-   stamp per pose), /screen/pan_cmd (bearing of the rollout point ``pan_lookahead_s`` ahead),
+   stamp per pose), /screen/pan_cmd (bearing of the rollout point ``pan_lookahead_s`` ahead,
+   within the pan joint's travel and moved from the previous command no faster than the joint
+   turns),
    /local_planner/candidates (that one rollout as a green line strip: there is one candidate
    until the sampling planner of issue 6), /obstacles/tracks (empty: no tracker yet) and
    /local_planner/cycle_time_ms.
 
 /tof/depth/image_raw is subscribed and counted only. Input ages are measured on the node's
 clock at reception (``use_sim_time`` aware).
+
+The speed, acceleration and pan limits are the robot's, read once at start from
+``robot_params_file`` (hearth_description's robot.yaml by default); ``speed_fraction`` keeps
+the commands below the robot's top speeds. A bad robot file stops the node with one line.
 """
 
 from __future__ import annotations
@@ -43,10 +49,12 @@ from hearth_common.msg_conversions import (
     yaw_to_quaternion_msg,
 )
 from hearth_common.node_config import declare_config, run_node
+from hearth_description.robot_model import RobotParams, default_robot_yaml, load_robot_params
 from hearth_msgs.msg import ObstacleTrackArray
-from hearth_trajectory.config import LocalPlannerConfig
-from hearth_trajectory.path_follower import FollowerLimits, PathFollower
-from hearth_trajectory.rollout import horizon_times, rollout, unicycle_pose
+from hearth_trajectory.config import LocalPlannerConfig, follower_limits, pan_limits
+from hearth_trajectory.path_follower import PathFollower
+from hearth_trajectory.rollout import horizon_times, rollout
+from hearth_trajectory.screen_pan import limit_pan, pan_target
 
 NODE_CONFIG = LocalPlannerConfig
 
@@ -67,16 +75,20 @@ class LocalPlannerNode(Node):
         super().__init__("local_planner", **node_kwargs)
         self.cfg: LocalPlannerConfig = declare_config(self, LocalPlannerConfig)
         cfg = self.cfg
+        # The robot's one source of truth; raises ConfigError (one line) for a bad file.
+        robot_yaml = cfg.robot_params_file or default_robot_yaml()
+        self.robot: RobotParams = load_robot_params(robot_yaml)
+        limits = follower_limits(cfg, self.robot.limits)
+        self.pan_limits = pan_limits(self.robot.screen)
         self.get_logger().warning(START_WARNING)
         self.follower = PathFollower(
-            FollowerLimits(
-                max_linear_mps=cfg.max_linear_speed_mps,
-                max_angular_radps=cfg.max_angular_speed_radps,
-                max_linear_accel_mps2=cfg.max_linear_accel_mps2,
-                max_angular_accel_radps2=cfg.max_angular_accel_radps2,
-            ),
-            lookahead_m=cfg.lookahead_m,
-            goal_tolerance_m=cfg.goal_tolerance_m,
+            limits, lookahead_m=cfg.lookahead_m, goal_tolerance_m=cfg.goal_tolerance_m
+        )
+        self.get_logger().info(
+            f"robot limits from {robot_yaml}: {limits.max_linear_mps:g} m/s, "
+            f"{limits.max_angular_radps:g} rad/s (speed_fraction {cfg.speed_fraction:g}), "
+            f"{limits.max_linear_accel_mps2:g} m/s², {limits.max_angular_accel_radps2:g} rad/s²; "
+            f"pan ±{self.pan_limits.limit_rad:g} rad at {self.pan_limits.max_speed_radps:g} rad/s"
         )
         self._period_s = 1.0 / cfg.rate_hz
         self._times = horizon_times(cfg.horizon_s, cfg.dt_s)
@@ -95,6 +107,8 @@ class LocalPlannerNode(Node):
         self._odom_rx_ns = 0
         self._odom_stamp_ns: int | None = None
         self._cmd = (0.0, 0.0)
+        self._pan_cmd = 0.0  # the screen is assumed to start facing forward
+        self._last_cycle_ns: int | None = None
         self.status = "starting"
         self._kind: _Kind | None = None
 
@@ -183,7 +197,7 @@ class LocalPlannerNode(Node):
         pose = self._odom
         poses = None if pose is None else rollout(*pose, v, w, self._times)
         self.local_plan_pub.publish(self._local_plan_msg(poses, now_ns))
-        self.pan_pub.publish(Float64(data=self._pan(pose, v, w)))
+        self.pan_pub.publish(Float64(data=self._pan(pose, v, w, now_ns)))
         self.candidates_pub.publish(self._candidates_msg(pose, poses, now_ns))
         tracks = ObstacleTrackArray()
         tracks.header.stamp = ns_to_stamp(now_ns)
@@ -249,23 +263,21 @@ class LocalPlannerNode(Node):
             msg.poses.append(ps)
         return msg
 
-    def _pan(self, pose: tuple[float, float, float] | None, v: float, w: float) -> float:
-        """Bearing (robot frame) of where the rollout is ``pan_lookahead_s`` ahead, clamped.
-
-        When the robot stays (nearly) in place, the heading it turns to instead; 0 without
-        odometry.
-        """
-        if pose is None:
-            return 0.0
-        x, y, yaw = pose
-        t = self.cfg.pan_lookahead_s
-        px, py, _ = unicycle_pose(x, y, yaw, v, w, t)
-        dx, dy = px - x, py - y
-        if math.hypot(dx, dy) > 0.01:
-            bearing = wrap_angle(math.atan2(dy, dx) - yaw)
+    def _pan(
+        self, pose: tuple[float, float, float] | None, v: float, w: float, now_ns: int
+    ) -> float:
+        """The pan command: towards the bearing of where the rollout is ``pan_lookahead_s``
+        ahead (forward without odometry), within the joint's travel, and moved from the
+        previous command at most at the joint's speed over the time since the last cycle
+        (at most two periods, so a stalled cycle or a clock jump cannot make a leap)."""
+        target = 0.0 if pose is None else pan_target(*pose, v, w, self.cfg.pan_lookahead_s)
+        if self._last_cycle_ns is None:
+            dt = self._period_s
         else:
-            bearing = wrap_angle(w * t)
-        return float(min(max(bearing, self.cfg.pan_min_rad), self.cfg.pan_max_rad))
+            dt = min((now_ns - self._last_cycle_ns) * 1e-9, 2.0 * self._period_s)
+        self._last_cycle_ns = now_ns
+        self._pan_cmd = limit_pan(target, self._pan_cmd, dt, self.pan_limits)
+        return self._pan_cmd
 
     def _candidates_msg(
         self, pose: tuple[float, float, float] | None, poses: np.ndarray | None, now_ns: int

@@ -4,6 +4,7 @@ import itertools
 import math
 
 import pytest
+import yaml
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
@@ -15,6 +16,7 @@ from hearth_common.config import ConfigError
 from hearth_common.frames import FramePublisher, make_transform
 from hearth_common.msg_conversions import stamp_to_ns
 from hearth_common.testing import ros_context, spin_until
+from hearth_description.robot_model import default_robot_yaml
 from hearth_msgs.msg import ObstacleTrackArray
 from hearth_trajectory.local_planner_node import LocalPlannerNode
 
@@ -181,3 +183,94 @@ def test_stale_odom_and_nan_plans_give_zero_commands():
 def test_bad_parameter_stops_the_node_with_the_key_named():
     with ros_context() as ctx, pytest.raises(ConfigError, match="'dt_s'"):
         LocalPlannerNode(context=ctx, parameter_overrides=[Parameter("dt_s", value=0.07)])
+
+
+def _robot_yaml(tmp_path, section, **changes) -> str:
+    """A copy of hearth_description's robot.yaml with some keys of ``section`` changed."""
+    doc = yaml.safe_load(default_robot_yaml().read_text())
+    doc[section].update(changes)
+    path = tmp_path / "robot.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("robot_top_speed_mps", "speed_fraction", "expected_mps"),
+    [(0.3, 1.0, 0.3), (None, 0.5, 0.5)],  # None: hearth_description's robot.yaml (1.0 m/s)
+)
+def test_top_speed_is_the_robots_times_speed_fraction(
+    tmp_path, robot_top_speed_mps, speed_fraction, expected_mps
+):
+    params = [Parameter("speed_fraction", value=speed_fraction)]
+    if robot_top_speed_mps is not None:
+        robot_yaml = _robot_yaml(tmp_path, "limits", max_linear_speed_mps=robot_top_speed_mps)
+        params.append(Parameter("robot_params_file", value=robot_yaml))
+    with ros_context() as ctx:
+        node = LocalPlannerNode(context=ctx, parameter_overrides=params)
+        probe = Probe(ctx)
+        nodes = [node, probe.node]
+        try:
+
+            def at_top_speed():
+                probe.publish_plan(STRAIGHT)  # 4 m ahead: far enough to reach top speed
+                return bool(probe.out["cmd"]) and probe.out["cmd"][-1].linear.x == pytest.approx(
+                    expected_mps
+                )
+
+            assert spin_until(nodes, at_top_speed, timeout_s=15.0), (
+                node.status, probe.out["cmd"][-1].linear.x if probe.out["cmd"] else None
+            )  # fmt: skip
+            assert max(c.linear.x for c in probe.out["cmd"]) <= expected_mps + 1e-9
+        finally:
+            node.destroy_node()
+            probe.node.destroy_node()
+
+
+def test_pan_command_stays_within_the_robots_pan_travel_and_speed(tmp_path):
+    robot_yaml = _robot_yaml(tmp_path, "screen", pan_limit_rad=1.0, max_pan_speed_radps=0.5)
+    with ros_context() as ctx:
+        node = LocalPlannerNode(
+            context=ctx, parameter_overrides=[Parameter("robot_params_file", value=robot_yaml)]
+        )
+        probe = Probe(ctx)
+        nodes = [node, probe.node]
+        pans = probe.out["pan"]
+        try:
+
+            def panned_to_the_limit():
+                # The path lies behind the robot, which turns in place to the left: the screen
+                # looks where the robot turns to, up to the pan limit.
+                probe.publish_plan([(-0.1 * i, 0.0) for i in range(20)])
+                return bool(pans) and pans[-1].data == pytest.approx(1.0)
+
+            assert spin_until(nodes, panned_to_the_limit, timeout_s=15.0), (
+                node.status, pans[-1].data if pans else None
+            )  # fmt: skip
+            assert node.status == "turning in place"
+            values = [m.data for m in pans]
+            assert all(abs(v) <= 1.0 for v in values)
+            # At most 0.5 rad/s over the time between cycles (two periods at most: 0.2 s).
+            assert max(abs(b - a) for a, b in itertools.pairwise(values)) <= 0.1 + 1e-9
+            assert sum(1 for v in values if v < 1.0 - 1e-9) >= 10  # 1 rad at <= 0.1 a cycle
+        finally:
+            node.destroy_node()
+            probe.node.destroy_node()
+
+
+def test_a_bad_robot_params_file_stops_the_node_with_one_line(tmp_path):
+    bad = _robot_yaml(tmp_path, "screen", max_pan_speed_radps=0.0)
+    with (
+        ros_context() as ctx,
+        pytest.raises(ConfigError, match=r"'screen\.max_pan_speed_radps' must be > 0") as exc,
+    ):
+        LocalPlannerNode(
+            context=ctx, parameter_overrides=[Parameter("robot_params_file", value=bad)]
+        )
+    assert "\n" not in str(exc.value)
+    with ros_context() as ctx, pytest.raises(ConfigError, match="cannot read robot description"):
+        LocalPlannerNode(
+            context=ctx,
+            parameter_overrides=[
+                Parameter("robot_params_file", value=str(tmp_path / "missing.yaml"))
+            ],
+        )
