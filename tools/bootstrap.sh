@@ -40,6 +40,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 apt_install cmake g++ make git
+# MuJoCo renders offscreen through EGL; on a machine without a GPU, Mesa's llvmpipe does it.
+apt_install libegl1 libegl-mesa0 libgl1-mesa-dri
 if [ "$MODE" = wheels ]; then
   PYTHON="$(command -v python$PY_VERSION || true)"
   if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
@@ -57,8 +59,9 @@ if [ "$MODE" = ros ]; then
 fi
 
 # --- 2. virtualenv with pinned dependencies ------------------------------------------------
-want="$MODE $(sha256sum "$REQ"/*.txt | sha256sum | cut -c1-16)"
-if ! stamp_ok "$VENV/.hearth-stamp" "$want"; then
+# Created once per mode; when the pinned requirements change, pip brings the venv up to date
+# in place (faster than a new venv, and pip removes nothing it was not asked to).
+if [ ! -x "$VENV/bin/python" ] || ! stamp_ok "$VENV/.hearth-mode" "$MODE"; then
   log "creating virtualenv $VENV ($MODE mode)"
   rm -rf "$VENV"
   if [ "$MODE" = ros ]; then
@@ -66,15 +69,17 @@ if ! stamp_ok "$VENV/.hearth-stamp" "$want"; then
   else
     "$PYTHON" -m venv "$VENV"
   fi
+  touch "$VENV/COLCON_IGNORE"   # the wheels ship package.xml files colcon must not crawl
+  echo "$MODE" > "$VENV/.hearth-mode"
+fi
+want="$MODE $(sha256sum "$REQ"/*.txt | sha256sum | cut -c1-16)"
+if ! stamp_ok "$VENV/.hearth-stamp" "$want"; then
+  log "installing pinned Python dependencies (tools/requirements/)"
   "$VENV/bin/python" -m pip install -q --upgrade "pip==25.3" 2>&1 | grep -v WARNING || true
   files=(-r "$REQ/python.txt")
   [ "$MODE" = wheels ] && files+=(-r "$REQ/ros-jazzy.txt")
   "$VENV/bin/python" -m pip install -q "${files[@]}" 2>&1 | grep -v '^WARNING' || true
-  "$VENV/bin/python" -c 'import yaml, numpy, colcon_core' || die "pip install failed"
-  if [ "$MODE" = wheels ]; then
-    "$VENV/bin/python" -c 'import rclpy' 2>/dev/null || true  # needs LD_LIBRARY_PATH; checked below
-  fi
-  touch "$VENV/COLCON_IGNORE"   # the wheels ship package.xml files colcon must not crawl
+  "$VENV/bin/python" -c 'import yaml, numpy, colcon_core, mujoco, cv2' || die "pip install failed"
   echo "$want" > "$VENV/.hearth-stamp"
 fi
 
@@ -110,6 +115,7 @@ write_env() {
       echo "export CMAKE_PREFIX_PATH='$VENV'\${CMAKE_PREFIX_PATH:+:\$CMAKE_PREFIX_PATH}"
     fi
     echo "export RMW_IMPLEMENTATION=\${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
+    echo "export MUJOCO_GL=\${MUJOCO_GL:-egl}   # offscreen rendering, with or without a GPU"
     echo "# Keep DDS discovery on this machine unless the user asks otherwise."
     echo "export ROS_AUTOMATIC_DISCOVERY_RANGE=\${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
     echo "export VIRTUAL_ENV='$VENV'"
