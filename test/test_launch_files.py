@@ -6,6 +6,16 @@ the node module named by that entry point must define ``NODE_CONFIG``, a config 
 declares every key of the node's params file and every ``<param>`` the launch file sets (the
 values must also pass the config's own validation). A package not yet in ``src/`` is skipped
 and named; the checker itself is tested on the fixture package in ``test/fixtures/launch_ws``.
+
+External ROS packages (ros_gz_sim, ros_gz_bridge, robot_state_publisher: not in ``src/``)
+are checked against the allow-lists ``EXTERNAL_NODES`` and ``EXTERNAL_LAUNCH_FILES`` instead:
+a node of theirs must be an executable listed there, and get only the parameters listed
+there (any that names a file of this workspace must exist). An ``<include>`` of one of their
+launch files (gz_sim.launch.py is Python, which hearth's XML reader cannot read) must be
+listed there and pass only the arguments listed; the reader is then given an empty stand-in
+for it, so that it skips the include and checks everything else in the file as usual. A
+hearth package is never looked up in the allow-lists: its nodes need their setup.py entry
+points and ``NODE_CONFIG`` as above.
 """
 
 from __future__ import annotations
@@ -14,7 +24,11 @@ import ast
 import contextlib
 import importlib
 import importlib.metadata
+import re
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +48,7 @@ from hearth_common.config import (  # noqa: E402
     load_config,
     read_params_file,
 )
-from hearth_tools.launch_xml import parse_launch_file  # noqa: E402
+from hearth_tools.launch_xml import NodeSpec, parse_launch_file  # noqa: E402
 
 LAUNCH_FILES = sorted((WS / "launch").glob("*.launch.xml"))
 
@@ -49,6 +63,33 @@ NODE_TABLE = {
     ("hearth_safety", "safety_node", "safety"),
     ("hearth_eval", "topic_monitor", "topic_monitor"),
 }
+
+# External ROS packages that launch files may use (launch/gazebo.launch.xml), with what each
+# documents. (package, executable) -> the ROS parameters a launch file may set on that node.
+EXTERNAL_NODES: dict[tuple[str, str], frozenset[str]] = {
+    # ros_gz_sim's create spawns a model (also from -name/-topic/-x... arguments).
+    ("ros_gz_sim", "create"): frozenset({
+        "use_sim_time", "world", "file", "string", "topic", "name", "allow_renaming",
+        "x", "y", "z", "R", "P", "Y",
+    }),
+    ("ros_gz_bridge", "parameter_bridge"): frozenset({
+        "use_sim_time", "config_file", "subscription_heartbeat", "expand_gz_topic_names",
+        "override_timestamps_with_wall_time", "publish_optical_frame",
+        "override_frame_id_string", "override_frame_transform",
+    }),
+    ("robot_state_publisher", "robot_state_publisher"): frozenset({
+        "use_sim_time", "robot_description", "publish_frequency", "ignore_timestamp",
+        "frame_prefix",
+    }),
+}
+# (package, launch file in its share directory) -> the arguments it declares.
+EXTERNAL_LAUNCH_FILES: dict[tuple[str, str], frozenset[str]] = {
+    ("ros_gz_sim", "launch/gz_sim.launch.py"): frozenset({
+        "gz_args", "gz_version", "ign_args", "ign_version", "debugger", "on_exit_shutdown",
+    }),
+}
+EXTERNAL_PACKAGES = frozenset(p for p, _ in (*EXTERNAL_NODES, *EXTERNAL_LAUNCH_FILES))
+_PKG_SHARE_FILE = re.compile(r"^\$\(find-pkg-share\s+([A-Za-z0-9_]+)\)/(.+)$")
 
 
 # --------------------------------------------------------------------------- the checker
@@ -127,18 +168,95 @@ def node_config_class(target: str, package_dir: Path) -> type:
     return config
 
 
+def is_external(package: str, ws: Path) -> bool:
+    """An allow-listed external package, and not one of the workspace's own."""
+    return package in EXTERNAL_PACKAGES and not (ws / "src" / package).exists()
+
+
+@contextlib.contextmanager
+def package_shares(ws: Path) -> Iterator[Callable[[str], Path]]:
+    """``$(find-pkg-share p)`` for the static checks: ``ws/src/p``; for an allow-listed
+    external package, a temporary folder holding an empty XML stand-in (declaring the
+    documented arguments) for each of its allow-listed launch files."""
+    with tempfile.TemporaryDirectory(prefix="hearth-external-share-") as tmp:
+        for (package, relpath), launch_args in EXTERNAL_LAUNCH_FILES.items():
+            stub = Path(tmp) / package / relpath
+            stub.parent.mkdir(parents=True, exist_ok=True)
+            declared = "".join(f'  <arg name="{a}" default=""/>\n' for a in sorted(launch_args))
+            stub.write_text(f"<launch>\n{declared}</launch>\n")
+
+        def share(package: str) -> Path:
+            return Path(tmp) / package if is_external(package, ws) else ws / "src" / package
+
+        yield share
+
+
+def parse_with_externals(launch_file: Path, ws: Path, args: dict[str, str] | None = None):
+    """The nodes ``launch_file`` starts, includes of external launch files skipped."""
+    with package_shares(ws) as share:
+        return parse_launch_file(launch_file, args, package_share=share)
+
+
+def check_external_includes(launch_file: Path, ws: Path) -> list[str]:
+    """Problems with the ``<include>``s of external launch files in ``launch_file`` itself
+    (each launch file of the workspace is checked on its own)."""
+    problems = []
+    for el in ET.parse(launch_file).getroot().iter("include"):
+        match = _PKG_SHARE_FILE.match(el.get("file", "").strip())
+        if not match or not is_external(match.group(1), ws):
+            continue
+        key = (match.group(1), match.group(2))
+        where = f"{launch_file}: <include> of {key[0]}'s {key[1]}"
+        if key not in EXTERNAL_LAUNCH_FILES:
+            problems.append(f"{where}: not in the allow-list EXTERNAL_LAUNCH_FILES")
+            continue
+        unknown = sorted({a.get("name", "") for a in el.iter("arg")} - EXTERNAL_LAUNCH_FILES[key])
+        if unknown:
+            problems.append(f"{where}: argument(s) {', '.join(unknown)} not declared by it "
+                            f"(declared: {', '.join(sorted(EXTERNAL_LAUNCH_FILES[key]))})")
+    return problems
+
+
+def check_external_node(spec: NodeSpec, ws: Path) -> list[str]:
+    """Problems with a node of an allow-listed external package."""
+    where = f"{spec.source}: {spec.package}/{spec.executable}"
+    allowed = EXTERNAL_NODES.get((spec.package, spec.executable))
+    if allowed is None:
+        known = sorted(e for p, e in EXTERNAL_NODES if p == spec.package)
+        return [f"{where}: executable not in the allow-list EXTERNAL_NODES "
+                f"(allowed for {spec.package}: {', '.join(known) or 'none'})"]
+    problems = []
+    if spec.params_files:
+        problems.append(f"{where}: params files are not checked for external nodes; "
+                        "set their parameters inline")
+    unknown = sorted(set(spec.inline_params) - allowed)
+    if unknown:
+        problems.append(f"{where}: parameter(s) {', '.join(unknown)} not documented for it "
+                        f"(allowed: {', '.join(sorted(allowed))})")
+    for key, value in spec.inline_params.items():
+        path = Path(value)
+        if path.is_absolute() and path.is_relative_to(ws) and not path.exists():
+            problems.append(f"{where}: parameter {key}: file not found: {value}")
+    return problems
+
+
 def check_launch_file(
     launch_file: Path, ws: Path, args: dict[str, str] | None = None
 ) -> tuple[list[str], list[str]]:
     """(problems, packages not in ``ws/src`` yet) for the nodes ``launch_file`` starts."""
-    nodes = parse_launch_file(launch_file, args, package_share=lambda p: ws / "src" / p)
-    problems: list[str] = []
+    problems = check_external_includes(launch_file, ws)
+    if problems:
+        return problems, []
+    nodes = parse_with_externals(launch_file, ws, args)
     missing: list[str] = []
     for spec in nodes:
         package_dir = ws / "src" / spec.package
         where = f"{spec.source}: {spec.package}/{spec.executable}"
         if not (package_dir / "setup.py").is_file():
-            missing.append(spec.package)
+            if is_external(spec.package, ws):
+                problems.extend(check_external_node(spec, ws))
+            else:
+                missing.append(spec.package)
             continue
         scripts = console_scripts(package_dir / "setup.py")
         target = scripts.get(spec.executable)
@@ -207,7 +325,7 @@ def test_every_node_exists_and_declares_its_parameters(launch_file):
 
 
 def _nodes(name: str, **args: str):
-    return parse_launch_file(WS / "launch" / name, args, package_share=lambda p: WS / "src" / p)
+    return parse_with_externals(WS / "launch" / name, WS, args)
 
 
 def test_demo_starts_exactly_the_documented_nodes_with_their_params_files():
@@ -249,6 +367,48 @@ def test_map_yaml_reaches_the_global_planner():
     assert planner.inline_params["map_yaml"] == "/tmp/m.yaml"
 
 
+def test_gazebo_runs_the_stack_on_gazebo_with_the_bridge_and_the_spawner():
+    nodes = _nodes("gazebo.launch.xml")
+    by_name = {n.name: n for n in nodes}
+    navigation = {("hearth_fusion", "fusion"), ("hearth_slam", "slam"),
+                  ("hearth_planning", "global_planner"), ("hearth_trajectory", "local_planner"),
+                  ("hearth_safety", "safety")}
+    assert {(n.package, n.name) for n in nodes} == navigation | {
+        ("hearth_description", "state_publisher"), ("ros_gz_sim", "spawn_hearth"),
+        ("ros_gz_bridge", "gz_bridge")}
+    assert "hearth_sim" not in {n.package for n in nodes}  # Gazebo is the simulator and clock
+    xacro_file = Path(by_name["state_publisher"].inline_params["xacro_file"])
+    assert xacro_file == WS / "src/hearth_description/urdf/hearth_gazebo.urdf.xacro"
+    assert xacro_file.is_file()
+    bridge = by_name["gz_bridge"]
+    assert Path(bridge.inline_params["config_file"]) == WS / "src/hearth_sim/config/gz_bridge.yaml"
+    spawn = by_name["spawn_hearth"]
+    assert spawn.executable == "create"
+    assert spawn.extra_args[:4] == ["-name", "hearth", "-topic", "/robot_description"]
+    assert {"-x=0.0", "-y=0.0", "-Y=0.0"} <= set(spawn.extra_args)
+    (planner,) = [n for n in nodes if n.name == "global_planner"]
+    assert Path(planner.inline_params["map_yaml"]).resolve() == WS / "maps/apartment/map.yaml"
+
+    nodes = _nodes("gazebo.launch.xml", home="house", x="1.5", yaw="-0.5")
+    spawn = next(n for n in nodes if n.name == "spawn_hearth")
+    assert {"-x=1.5", "-Y=-0.5"} <= set(spawn.extra_args)
+    (planner,) = [n for n in nodes if n.name == "global_planner"]
+    assert Path(planner.inline_params["map_yaml"]).resolve() == WS / "maps/house/map.yaml"
+
+
+def test_gazebo_includes_gz_sim_with_the_generated_world():
+    root = ET.parse(WS / "launch" / "gazebo.launch.xml").getroot()
+    (gz,) = [el for el in root.iter("include") if "ros_gz_sim" in el.get("file", "")]
+    assert gz.get("file") == "$(find-pkg-share ros_gz_sim)/launch/gz_sim.launch.py"
+    (gz_args,) = [a.get("value") for a in gz.iter("arg") if a.get("name") == "gz_args"]
+    assert gz_args.startswith("-r ") and gz_args.endswith("$(var world)")
+    declared: dict = {}
+    with package_shares(WS) as share:
+        parse_launch_file(WS / "launch" / "gazebo.launch.xml", package_share=share,
+                          declared=declared)
+    assert declared["world"].default == "$(dirname)/../build/gazebo/$(var home).sdf"
+
+
 # --------------------------------------------------------------------------- the checker itself
 
 
@@ -288,3 +448,71 @@ def test_checker_catches_a_missing_executable_a_bad_value_and_a_missing_package(
     assert "no console script 'nope'" in problems[0]
     assert "rate_hz" in problems[1] and "maximum" in problems[1]
     assert missing == ["not_written_yet"]
+
+
+def _write_launch(tmp_path: Path, body: str) -> Path:
+    launch_file = tmp_path / "ext.launch.xml"
+    launch_file.write_text(f"<launch>\n{body}\n</launch>\n")
+    return launch_file
+
+
+def test_checker_accepts_allow_listed_external_nodes_and_includes(tmp_path):
+    launch_file = _write_launch(tmp_path, """
+  <include file="$(find-pkg-share ros_gz_sim)/launch/gz_sim.launch.py">
+    <arg name="gz_args" value="-r world.sdf"/>
+  </include>
+  <node pkg="ros_gz_sim" exec="create" args="-name robot -topic /robot_description">
+    <param name="use_sim_time" value="true"/>
+  </node>
+  <node pkg="ros_gz_bridge" exec="parameter_bridge" name="bridge">
+    <param name="config_file" value="$(find-pkg-share fixture_pkg)/config/talker.yaml"/>
+  </node>
+  <node pkg="fixture_pkg" exec="talker" name="chatty">
+    <param from="$(find-pkg-share fixture_pkg)/config/talker.yaml"/>
+  </node>""")
+    assert check_launch_file(launch_file, FIXTURE_WS) == ([], [])
+    packages = [n.package for n in parse_with_externals(launch_file, FIXTURE_WS)]
+    assert packages == ["ros_gz_sim", "ros_gz_bridge", "fixture_pkg"]
+
+
+def test_checker_still_checks_the_rest_of_a_file_with_an_external_include(tmp_path):
+    launch_file = _write_launch(tmp_path, """
+  <include file="$(find-pkg-share ros_gz_sim)/launch/gz_sim.launch.py"/>
+  <node pkg="fixture_pkg" exec="talker" name="chatty">
+    <param name="rate_hz" value="1000.0"/>
+  </node>""")
+    problems, _ = check_launch_file(launch_file, FIXTURE_WS)
+    assert len(problems) == 1 and "rate_hz" in problems[0]
+
+
+def test_checker_catches_external_nodes_and_includes_off_the_allow_list(tmp_path):
+    launch_file = _write_launch(tmp_path, """
+  <node pkg="ros_gz_sim" exec="gzserver" name="server"/>
+  <node pkg="ros_gz_bridge" exec="parameter_bridge" name="bridge">
+    <param name="config_fle" value="x.yaml"/>
+    <param name="config_file" value="$(find-pkg-share fixture_pkg)/config/nope.yaml"/>
+  </node>""")
+    problems, missing = check_launch_file(launch_file, FIXTURE_WS)
+    assert missing == []
+    assert len(problems) == 3
+    assert "gzserver" in problems[0] and "EXTERNAL_NODES" in problems[0]
+    assert "config_fle" in problems[1]
+    assert "file not found" in problems[2] and "nope.yaml" in problems[2]
+
+    launch_file = _write_launch(tmp_path, """
+  <include file="$(find-pkg-share ros_gz_sim)/launch/gz_server.launch.py"/>
+  <include file="$(find-pkg-share ros_gz_sim)/launch/gz_sim.launch.py">
+    <arg name="gz_arg" value="-r"/>
+  </include>""")
+    problems, _ = check_launch_file(launch_file, FIXTURE_WS)
+    assert len(problems) == 2
+    assert "gz_server.launch.py" in problems[0] and "EXTERNAL_LAUNCH_FILES" in problems[0]
+    assert "gz_arg" in problems[1]
+
+
+def test_only_allow_listed_packages_outside_src_count_as_external(tmp_path):
+    assert is_external("ros_gz_bridge", FIXTURE_WS)
+    assert not is_external("fixture_pkg", FIXTURE_WS)  # in src/: setup.py rules apply
+    assert not is_external("hearth_sim", WS)
+    launch_file = _write_launch(tmp_path, '<node pkg="some_ros_pkg" exec="x" name="x"/>')
+    assert check_launch_file(launch_file, FIXTURE_WS) == ([], ["some_ros_pkg"])

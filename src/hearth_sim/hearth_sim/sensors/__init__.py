@@ -1,0 +1,1 @@
+"""Rendered sensors of the MuJoCo world (ROS-free): pinhole cameras, stereo, ToF depth."""
