@@ -108,7 +108,6 @@ class TofParams:
     width_px: int = _key("depth image width", ge=1)
     height_px: int = _key("depth image height", ge=1)
     hfov_rad: float = _key("horizontal field of view", gt=0.0, le=math.pi)
-    vfov_rad: float = _key("vertical field of view", gt=0.0, le=math.pi)
     min_range_m: float = _key("nearest measurable depth", gt=0.0)
     max_range_m: float = _key("farthest measurable depth", gt=0.0)
     rate_hz: float = _key("frame rate", gt=0.0)
