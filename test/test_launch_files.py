@@ -361,7 +361,11 @@ def test_use_sim_time_defaults_to_true_and_reaches_every_node_but_the_clock(laun
 def test_map_yaml_reaches_the_global_planner():
     (planner,) = [n for n in _nodes("demo.launch.xml") if n.name == "global_planner"]
     default = Path(planner.inline_params["map_yaml"])
-    assert default.resolve() == WS / "maps" / "studio" / "map.yaml"
+    assert default.resolve() == WS / "maps" / "apartment" / "map.yaml"
+    (sim,) = [n for n in _nodes("demo.launch.xml", home="house") if n.name == "sim"]
+    assert Path(sim.inline_params["home_file"]).resolve() == WS / "maps" / "house" / "home.yaml"
+    (planner,) = [n for n in _nodes("demo.launch.xml", home="house") if n.name == "global_planner"]
+    assert Path(planner.inline_params["map_yaml"]).resolve() == WS / "maps" / "house" / "map.yaml"
     (planner,) = [n for n in _nodes("demo.launch.xml", map_yaml="/tmp/m.yaml")
                   if n.name == "global_planner"]
     assert planner.inline_params["map_yaml"] == "/tmp/m.yaml"

@@ -17,13 +17,12 @@ setup(
     zip_safe=True,
     maintainer="hearth maintainers",
     maintainer_email="maintainers@hearth-robotics.org",
-    description="The embedded simulator of hearth: a kinematic stand-in for the robot.",
+    description="The embedded simulator of hearth: the robot in a home, in MuJoCo.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
             "sim_node = hearth_sim.sim_node:main",
-            "make_studio_map = hearth_sim.make_studio_map:main",
         ],
     },
 )

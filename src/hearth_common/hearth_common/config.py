@@ -87,7 +87,7 @@ def config_fields(cls: type) -> list[FieldInfo]:
     return out
 
 
-def _element_type(tp: Any) -> type | None:
+def element_type(tp: Any) -> type | None:
     """``list[float]`` -> ``float``; ``None`` for scalar types."""
     if typing.get_origin(tp) in (list, tuple):
         (arg, *_) = typing.get_args(tp)
@@ -132,7 +132,7 @@ def _check_bounds(name: str, spec: ParamSpec, value: Any) -> None:
 
 def check_value(info: FieldInfo, value: Any) -> Any:
     """Type-check and range-check one value; returns it converted (int -> float where due)."""
-    elem = _element_type(info.type)
+    elem = element_type(info.type)
     if elem is None:
         value = _check_scalar(info.name, info.type, value)
         _check_bounds(info.name, info.spec, value)

@@ -25,6 +25,7 @@ from rclpy.exceptions import (
 )
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from hearth_common.config import (
     ROS_BUILTIN_PARAMETERS,
@@ -32,6 +33,7 @@ from hearth_common.config import (
     FieldInfo,
     check_value,
     config_fields,
+    element_type,
     load_config,
 )
 
@@ -74,7 +76,7 @@ def declare_config(node: Node, cls: type[C]) -> C:
     values = {}
     for info in fields:
         try:
-            p = node.declare_parameter(info.name, info.default, _descriptor(info))
+            p = node.declare_parameter(info.name, _declared_value(info), _descriptor(info))
         except (InvalidParameterTypeException, InvalidParameterValueException,
                 ParameterException) as exc:
             # Re-check the given value ourselves for a message in the same words as
@@ -92,6 +94,21 @@ def declare_config(node: Node, cls: type[C]) -> C:
         )
     node.add_on_set_parameters_callback(_read_only)
     return load_config(cls, values)
+
+
+_ARRAY_TYPES = {
+    bool: Parameter.Type.BOOL_ARRAY,
+    int: Parameter.Type.INTEGER_ARRAY,
+    float: Parameter.Type.DOUBLE_ARRAY,
+    str: Parameter.Type.STRING_ARRAY,
+}
+
+
+def _declared_value(info: FieldInfo):
+    """The default, or for an empty list its array type (rclpy cannot infer it from [])."""
+    if isinstance(info.default, list) and not info.default:
+        return _ARRAY_TYPES[element_type(info.type)]
+    return info.default
 
 
 def _read_only(params) -> SetParametersResult:

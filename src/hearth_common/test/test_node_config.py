@@ -16,6 +16,7 @@ class NodeExampleConfig:
     rate_hz: float = param(10.0, "Cycle rate", min=1.0, max=100.0)
     window: int = param(5, "Samples kept", min=1, max=50)
     mode: str = param("normal", "Operating mode", choices=("normal", "low"))
+    topics: list[str] = param([], "Topics (none by default)")
 
 
 def _declare(overrides):
@@ -49,3 +50,15 @@ def test_bad_overrides_stop_with_one_clear_line(override, message):
     with pytest.raises(ConfigError) as err:
         _declare([override])
     assert message in str(err.value)
+
+
+def test_an_empty_list_default_is_declared_with_its_array_type():
+    with ros_context() as ctx:
+        node = Node("example", context=ctx, parameter_overrides=[])
+        assert declare_config(node, NodeExampleConfig).topics == []
+        node.destroy_node()
+    with ros_context() as ctx:
+        given = [Parameter("topics", value=["/a", "/b"])]
+        node = Node("example", context=ctx, parameter_overrides=given)
+        assert declare_config(node, NodeExampleConfig).topics == ["/a", "/b"]
+        node.destroy_node()

@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hearth demo", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=40.0, help="sim seconds to run at most")
-    ap.add_argument("--goal", default="4.2,1.5,1.57",
-                    help="goal x,y,yaw (m, m, rad) in the map frame; default: the far room")
+    ap.add_argument("--goal", default="8.5,4.0,0.0",
+                    help="goal x,y,yaw (m, m, rad) in the map frame; default: the hallway east end")
     ap.add_argument("--launch", default="launch/hearth.launch.xml")
     ap.add_argument("--startup-timeout", type=float, default=90.0, help="wall seconds")
     args = ap.parse_args(argv)

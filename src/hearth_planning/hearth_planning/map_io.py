@@ -2,7 +2,7 @@
 
 A map is a YAML file naming a greyscale image and how to read it::
 
-    image: studio.pgm          # relative to the YAML file
+    image: map.pgm             # relative to the YAML file
     resolution: 0.05           # m per cell
     origin: [-5.0, -4.0, 0.0]  # pose of the lower-left cell's corner: x (m), y (m), yaw (rad)
     occupied_thresh: 0.65      # occupancy probability above which a cell is occupied

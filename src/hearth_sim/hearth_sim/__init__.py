@@ -1,1 +1,2 @@
-"""The embedded simulator: a kinematic stand-in for the robot (the MuJoCo world comes later)."""
+"""The embedded simulator: the robot in a home of maps/, in MuJoCo (and the same homes for
+Gazebo). The cores import without rclpy; ``sim_node`` is the ROS node."""

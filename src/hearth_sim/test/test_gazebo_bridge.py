@@ -44,6 +44,8 @@ ROS_TO_GZ_TYPE = {
 NOT_FROM_GAZEBO = {
     "/power_mode": "no power model in Gazebo",
     "/ground_truth/people": "no people in the Gazebo world",
+    "/ground_truth/contacts": "hearth's contact report is the MuJoCo simulator's",
+    "/initialpose": "under Gazebo, set it from rviz (2D Pose Estimate)",
 }
 
 # The topics the brief of the Gazebo set-up asks for, and their directions.
@@ -61,6 +63,8 @@ REQUIRED = {
     "/cmd_vel": "ROS_TO_GZ",
     "/screen/pan_cmd": "ROS_TO_GZ",
     "/ground_truth/odom": "GZ_TO_ROS",
+    "/screen/camera/image_raw": "GZ_TO_ROS",
+    "/screen/camera/camera_info": "GZ_TO_ROS",
 }
 
 

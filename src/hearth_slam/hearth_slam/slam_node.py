@@ -5,6 +5,11 @@ There is no visual SLAM yet (issue 8). The node publishes TF ``map -> odom`` at
 ``/slam/pose``: the odometry pose composed with map->odom, with odometry's covariance rotated
 into the map frame (no visual correction, so no smaller uncertainty is claimed). The stereo
 images, their camera_info and /power_mode are subscribed and counted only.
+
+``/initialpose`` (geometry_msgs/PoseWithCovarianceStamped in the map frame: rviz's "2D Pose
+Estimate", or the simulator saying where it set the robot down) re-anchors map->odom so that
+the robot's map pose is the one given. It is subscribed twice, latched and volatile, to
+receive both a latched announcement made before this node started and rviz's live ones.
 """
 
 from __future__ import annotations
@@ -68,6 +73,12 @@ class SlamNode(Node):
                 qos_profile_sensor_data,
             )
         self.create_subscription(String, "/power_mode", self._on_power_mode, LATCHED)
+        self._odom_T_base: tuple[float, float, float] | None = None
+        self._pending_initial_pose: tuple[float, float, float] | None = None
+        for qos in (LATCHED, 10):
+            self.create_subscription(
+                PoseWithCovarianceStamped, "/initialpose", self._on_initial_pose, qos
+            )
         self.create_timer(1.0 / cfg.publish_rate_hz, self._publish_map_odom)
 
     def _counter(self, key: str):
@@ -118,8 +129,11 @@ class SlamNode(Node):
         self._last_odom_ns = t_ns
         self.counts["odom"] += 1
 
+        self._odom_T_base = (p.x, p.y, quaternion_msg_to_yaw(q))
+        if self._pending_initial_pose is not None:
+            self._anchor(self._pending_initial_pose)
         map_odom = self.map_odom.map_T_odom
-        x, y, _ = self.map_odom.map_pose((p.x, p.y, quaternion_msg_to_yaw(q)))
+        x, y, _ = self.map_odom.map_pose(self._odom_T_base)
         out = PoseWithCovarianceStamped()
         out.header.stamp = msg.header.stamp
         out.header.frame_id = self.cfg.map_frame
@@ -129,6 +143,28 @@ class SlamNode(Node):
         o.x, o.y, o.z, o.w = qx, qy, qz, qw
         out.pose.covariance = [float(v) for v in rotate_covariance_6x6(cov, map_odom[2])]
         self.pose_pub.publish(out)
+
+    def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        if not all_finite(p.x, p.y, q.x, q.y, q.z, q.w) or q.x == q.y == q.z == q.w == 0.0:
+            self.get_logger().warning("/initialpose ignored: non-finite or zero pose",
+                                      throttle_duration_sec=1.0)
+            return
+        if msg.header.frame_id != self.cfg.map_frame:
+            self.get_logger().warning(
+                f"/initialpose ignored: frame '{msg.header.frame_id}', expected "
+                f"'{self.cfg.map_frame}'", throttle_duration_sec=1.0)
+            return
+        self._pending_initial_pose = (p.x, p.y, quaternion_msg_to_yaw(q))
+        if self._odom_T_base is not None:
+            self._anchor(self._pending_initial_pose)
+
+    def _anchor(self, map_T_base: tuple[float, float, float]) -> None:
+        """Set map->odom so that the robot's current odometry pose maps to ``map_T_base``."""
+        self._pending_initial_pose = None
+        self.map_odom.set_from_map_pose(map_T_base, self._odom_T_base)
+        x, y, yaw = map_T_base
+        self.get_logger().info(f"initial pose ({x:.2f}, {y:.2f}, {yaw:.2f} rad): map->odom set")
 
     def _publish_map_odom(self) -> None:
         x, y, yaw = self.map_odom.map_T_odom

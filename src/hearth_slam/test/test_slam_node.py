@@ -91,3 +91,43 @@ def test_slam_pose_is_initial_map_odom_composed_with_odometry_and_tf_is_publishe
 def test_bad_parameter_stops_the_node_with_the_key_named():
     with ros_context() as ctx, pytest.raises(ConfigError, match="'odom_frame'"):
         SlamNode(context=ctx, parameter_overrides=[Parameter("odom_frame", value="map")])
+
+
+def test_initial_pose_reanchors_map_to_odom_so_the_robot_is_where_it_was_put():
+    from hearth_common.qos import LATCHED
+
+    with ros_context() as ctx:
+        probe = Node("probe", context=ctx)
+        announce = probe.create_publisher(PoseWithCovarianceStamped, "/initialpose", LATCHED)
+        start = PoseWithCovarianceStamped()
+        start.header.frame_id = "map"
+        start.pose.pose.position.x, start.pose.pose.position.y = 3.2, 4.0
+        start.pose.pose.orientation = yaw_to_quaternion_msg(math.pi / 2)
+        announce.publish(start)  # before the slam node exists: latched
+        node = SlamNode(context=ctx)
+        odom_pub = probe.create_publisher(Odometry, "/odom", 10)
+        poses = []
+        probe.create_subscription(PoseWithCovarianceStamped, "/slam/pose", poses.append, 10)
+
+        def odom_at(x):
+            msg = Odometry()
+            msg.header.frame_id, msg.child_frame_id = "odom", "base_link"
+            msg.header.stamp = probe.get_clock().now().to_msg()
+            msg.pose.pose.position.x = x
+            msg.pose.pose.orientation.w = 1.0
+            return msg
+
+        odom_x = [0.0]
+        probe.create_timer(0.05, lambda: odom_pub.publish(odom_at(odom_x[0])))
+
+        def at(y):
+            return bool(poses) and abs(poses[-1].pose.pose.position.y - y) < 1e-6
+
+        assert spin_until([node, probe], lambda: at(4.0), timeout_s=10.0)
+        odom_x[0] = 1.0
+        assert spin_until([node, probe], lambda: at(5.0), timeout_s=10.0)
+        # The robot moved 1 m forward in odom since it was put down facing +y: it is 1 m north.
+        last = poses[-1].pose.pose
+        assert abs(last.position.x - 3.2) < 1e-6
+        node.destroy_node()
+        probe.destroy_node()

@@ -5,4 +5,5 @@ Run with ``./hearth bench <name>`` (or ``python -m hearth_eval.bench <name>``).
 
 BENCHMARKS = {
     "dds": "hearth_eval.bench.dds_latency",
+    "sim": "hearth_eval.bench.sim_bench",
 }
