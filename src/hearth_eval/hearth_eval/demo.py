@@ -188,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ngoal {goal_text}: {_status_name(demo.result_status)}"
           + (f" ({demo.result.error_msg})" if demo.result is not None and
              getattr(demo.result, "error_msg", "") else ""))
-    print(f"sim time {demo.sim_time_s:.1f} s, real-time factor {demo.real_time_factor():.2f}")
+    rtf = demo.real_time_factor()
+    print(f"sim time {demo.sim_time_s:.1f} s, real-time factor {rtf:.2f}")
+    if 0.0 < rtf < 0.95:
+        print(f"(rates above are per wall-clock second: per simulated second they are "
+              f"{1.0 / rtf:.2f} times higher)")
     warnings = [ln.rstrip() for ln in log_path.read_text().splitlines() if "WARN" in ln]
     if warnings:
         print("\nWhat the nodes say they do not do yet, or warned about:")
