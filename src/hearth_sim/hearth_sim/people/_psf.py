@@ -22,10 +22,10 @@ def _passthrough(f: Callable) -> Callable:
 
 
 if "pysocialforce" not in sys.modules and _LOGGING_MODULE not in sys.modules:
-    _stub = types.ModuleType(_LOGGING_MODULE)
-    _stub.logger = logging.getLogger("pysocialforce")
-    _stub.timeit = _passthrough
-    sys.modules[_LOGGING_MODULE] = _stub
+    _quiet_logging = types.ModuleType(_LOGGING_MODULE)
+    _quiet_logging.logger = logging.getLogger("pysocialforce")
+    _quiet_logging.timeit = _passthrough
+    sys.modules[_LOGGING_MODULE] = _quiet_logging
 
 import pysocialforce  # noqa: E402
 
