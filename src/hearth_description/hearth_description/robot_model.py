@@ -89,6 +89,17 @@ class ScreenParams:
 
 
 @dataclass(frozen=True)
+class ScreenCameraParams:
+    height_on_screen_m: float = _key("optical centre above the screen's bottom edge (the pan "
+                                     "joint)", ge=0.0)
+    forward_of_face_m: float = _key("optical centre in front of the screen's face", ge=0.0)
+    width_px: int = _key("image width", ge=1)
+    height_px: int = _key("image height", ge=1)
+    hfov_rad: float = _key("horizontal field of view", gt=0.0, le=math.pi)
+    rate_hz: float = _key("frame rate", gt=0.0)
+
+
+@dataclass(frozen=True)
 class StereoParams:
     baseline_m: float = _key("distance between the two optical centres", gt=0.0)
     height_on_mast_m: float = _key("centre of the pair above the mast's foot", ge=0.0)
@@ -139,6 +150,7 @@ class RobotParams:
     limits: MotionLimits = _key("motion limits")
     mast: MastParams = _key("the mast")
     screen: ScreenParams = _key("the screen and its pan joint")
+    screen_camera: ScreenCameraParams = _key("the screen's own camera")
     stereo: StereoParams = _key("the forward stereo pair")
     tof: TofParams = _key("the forward ToF depth camera")
     imu: ImuParams = _key("the IMU")
@@ -270,6 +282,9 @@ def _check_fit(p: RobotParams, source: Path) -> None:
                    ("tof.height_on_mast_m", p.tof.height_on_mast_m)):
         if h > p.mast.height_m:
             fail(key, f"= {h:g} is above the top of the mast (mast.height_m = {p.mast.height_m:g})")
+    if p.screen_camera.height_on_screen_m > p.screen.height_m:
+        fail("screen_camera.height_on_screen_m", f"= {p.screen_camera.height_on_screen_m:g} is "
+             f"above the top of the screen (screen.height_m = {p.screen.height_m:g})")
     if p.tof.min_range_m >= p.tof.max_range_m:
         fail("tof.min_range_m", f"= {p.tof.min_range_m:g} must be below tof.max_range_m = "
              f"{p.tof.max_range_m:g}")

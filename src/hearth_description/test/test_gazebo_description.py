@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from hearth_description.robot_model import (
     expand_xacro,
@@ -156,8 +157,9 @@ def test_the_sensors_sit_on_the_parents_of_their_optical_frames(root, urdf):
         "stereo_left": (_parent_link(joints, "stereo_left_optical"), "camera"),
         "stereo_right": (_parent_link(joints, "stereo_right_optical"), "camera"),
         "tof": (_parent_link(joints, "tof_optical"), "depth_camera"),
-        "screen_camera": ("screen_link", "camera"),
+        "screen_camera": (_parent_link(joints, "screen_camera_optical"), "camera"),
     }
+    assert _parent_link(joints, "screen_camera_link") == "screen_link"  # it pans
     frames = {j.child for j in joints} | {"base_link"}
     for name, (_, sensor) in sensors.items():
         assert sensor.findtext("always_on") == "true", name
@@ -206,15 +208,33 @@ def test_the_imu_publishes_at_200_hz_in_imu_link(root):
     assert imu.findtext("gz_frame_id") == "imu_link"
 
 
-def test_the_screen_camera_turns_with_the_screen(root, params):
+def test_the_screen_camera_has_robot_yaml_resolution_fov_and_rate(root, params):
     link, cam = _sensors(root)["screen_camera"]
-    assert link == "screen_link"
-    pose = [float(v) for v in cam.findtext("pose").split()]
-    assert pose[0] == pytest.approx(params.screen.depth_m / 2.0)  # on the screen's face
-    assert 0.0 < pose[2] <= params.screen.height_m
-    for path in ("update_rate", "camera/horizontal_fov", "camera/image/width",
-                 "camera/image/height"):
-        assert _float(cam, path) > 0.0, path
+    sc = params.screen_camera
+    assert link == "screen_camera_link"  # at robot.yaml's mounting: the URDF places it
+    assert cam.findtext("pose") is None
+    assert _float(cam, "update_rate") == sc.rate_hz
+    assert int(cam.findtext("camera/image/width")) == sc.width_px
+    assert int(cam.findtext("camera/image/height")) == sc.height_px
+    assert _float(cam, "camera/horizontal_fov") == sc.hfov_rad
+    assert cam.findtext("camera/image/format") == "R8G8B8"  # rgb8
+    assert cam.findtext("topic") == "/screen/camera/image_raw"
+    assert cam.findtext("camera/camera_info_topic") == "/screen/camera/camera_info"
+    assert cam.findtext("gz_frame_id") == "screen_camera_optical"
+    assert cam.findtext("camera/optical_frame_id") == "screen_camera_optical"
+
+
+def test_the_screen_camera_follows_robot_yaml(tmp_path):
+    """The Gazebo sensor's numbers are robot.yaml's, not the xacro's own."""
+    doc = yaml.safe_load(ROBOT_YAML.read_text())
+    doc["screen_camera"].update(width_px=320, height_px=200, hfov_rad=1.0, rate_hz=5.0)
+    path = tmp_path / "robot.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    _, cam = _sensors(ET.fromstring(expand_xacro(GAZEBO_XACRO, path)))["screen_camera"]
+    assert _float(cam, "update_rate") == 5.0
+    assert _float(cam, "camera/horizontal_fov") == 1.0
+    assert (int(cam.findtext("camera/image/width")),
+            int(cam.findtext("camera/image/height"))) == (320, 200)
 
 
 # --------------------------------------------------------------------------- the systems

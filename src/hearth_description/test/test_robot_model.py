@@ -25,7 +25,8 @@ from hearth_description.robot_model import (
     wheel_joints,
 )
 
-OPTICAL_FRAMES = ("stereo_left_optical", "stereo_right_optical", "tof_optical")
+OPTICAL_FRAMES = ("stereo_left_optical", "stereo_right_optical", "tof_optical",
+                  "screen_camera_optical")
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +39,17 @@ def params():
     return load_robot_params()
 
 
-def pose_in_base(joints, frame: str) -> FrameTransform:
-    """Compose the joints (at position 0) from base_link down to ``frame``."""
+def pose_in_base(joints, frame: str, positions: dict[str, float] | None = None
+                 ) -> FrameTransform:
+    """Compose the joints (at ``positions`` by joint name, else 0) from base_link down to
+    ``frame``."""
+    positions = positions or {}
     by_child = {j.child: j for j in joints}
     chain = []
     while frame != "base_link":
-        chain.append(joint_transform(by_child[frame]))
-        frame = by_child[frame].parent
+        joint = by_child[frame]
+        chain.append(joint_transform(joint, positions.get(joint.name, 0.0)))
+        frame = joint.parent
     translation, rotation = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)
     for t in reversed(chain):
         offset = rotate_vector(rotation, t.translation_m)
@@ -145,6 +150,34 @@ def test_optical_frames_look_forward_with_x_right_and_y_down(urdf, params):
         (math.cos(pitch), 0, -math.sin(pitch)), abs=1e-9)
 
 
+def test_the_screen_camera_sits_on_the_screen_and_pans_with_it(urdf, params):
+    joints = parse_urdf(urdf)
+    by_child = {j.child: j for j in joints}
+    body, optical = by_child["screen_camera_link"], by_child["screen_camera_optical"]
+    assert body.type == optical.type == "fixed"
+    assert (body.parent, optical.parent) == ("screen_link", "screen_camera_link")
+    # robot.yaml's mounting, in the screen's frame: out of its face, near its top edge
+    sc = params.screen_camera
+    assert body.xyz_m == pytest.approx(
+        (params.screen.depth_m / 2 + sc.forward_of_face_m, 0.0, sc.height_on_screen_m))
+    assert body.rpy_rad == (0.0, 0.0, 0.0)  # body axes: x out of the screen
+    assert optical.xyz_m == (0.0, 0.0, 0.0)
+    # the optical frame looks out of the screen, x right, y down; and turns with the pan
+    pan = pan_joint(joints)
+    screen_top = pose_in_base(joints, "screen_link").translation_m[2] + params.screen.height_m
+    for angle in (0.0, 1.0, -pan.upper):
+        tf = pose_in_base(joints, "screen_camera_optical", {pan.name: angle})
+        q = tf.rotation_xyzw
+        c, s = math.cos(angle), math.sin(angle)
+        assert rotate_vector(q, (0, 0, 1)) == pytest.approx((c, s, 0), abs=1e-9)  # z forward
+        assert rotate_vector(q, (1, 0, 0)) == pytest.approx((s, -c, 0), abs=1e-9)  # x right
+        assert rotate_vector(q, (0, 1, 0)) == pytest.approx((0, 0, -1), abs=1e-9)  # y down
+        mast = pose_in_base(joints, "mast_link").translation_m
+        reach = params.screen.depth_m / 2 + sc.forward_of_face_m
+        assert tf.translation_m[:2] == pytest.approx((mast[0] + reach * c, reach * s))
+        assert screen_top - 0.05 < tf.translation_m[2] <= screen_top  # near the top edge
+
+
 def test_fixed_transforms_cover_every_fixed_joint(urdf):
     joints = parse_urdf(urdf)
     static = fixed_transforms(joints)
@@ -167,9 +200,13 @@ def test_the_urdf_follows_robot_yaml(tmp_path):
     doc = robot_doc()
     doc["wheels"]["radius_m"] = 0.05
     doc["wheels"]["separation_m"] = 0.3
-    left, right = wheel_joints(parse_urdf(expand_xacro(robot_yaml=write_yaml(tmp_path, doc))))
+    doc["screen_camera"]["height_on_screen_m"] = 0.1
+    joints = parse_urdf(expand_xacro(robot_yaml=write_yaml(tmp_path, doc)))
+    left, right = wheel_joints(joints)
     assert left.xyz_m[2] == pytest.approx(0.05)
     assert left.xyz_m[1] - right.xyz_m[1] == pytest.approx(0.3)
+    (camera,) = [j for j in joints if j.child == "screen_camera_link"]
+    assert camera.xyz_m[2] == pytest.approx(0.1)
 
 
 def test_robot_params_are_read_with_units(params):
@@ -178,6 +215,9 @@ def test_robot_params_are_read_with_units(params):
     assert params.imu.accel_full_scale_mps2 == pytest.approx(4 * 9.80665)
     assert params.imu.gyro_full_scale_radps == pytest.approx(math.radians(500))
     assert params.screen.pan_limit_rad == pytest.approx(math.radians(120), abs=1e-3)
+    sc = params.screen_camera
+    assert (sc.width_px, sc.height_px, sc.hfov_rad, sc.rate_hz) == (640, 480, 1.2, 15.0)
+    assert 0.0 < sc.height_on_screen_m <= params.screen.height_m
 
 
 @pytest.mark.parametrize(
@@ -193,6 +233,13 @@ def test_robot_params_are_read_with_units(params):
         ("stereo", "shutter", "blurry", "'stereo.shutter' = 'blurry' is not one of"),
         ("wheels", "separation_m", 0.5, "'wheels.separation_m' = 0.5 puts the wheels outside"),
         ("tof", "min_range_m", 5.0, "'tof.min_range_m' = 5 must be below"),
+        ("screen_camera", "width_px", 640.5, "'screen_camera.width_px' must be an integer"),
+        ("screen_camera", "hfov_rad", 3.5, "'screen_camera.hfov_rad' must be <="),
+        ("screen_camera", "rate_hz", 0.0, "'screen_camera.rate_hz' must be > 0"),
+        ("screen_camera", "forward_of_face_m", -0.01,
+         "'screen_camera.forward_of_face_m' must be >= 0"),
+        ("screen_camera", "height_on_screen_m", 0.2,
+         "'screen_camera.height_on_screen_m' = 0.2 is above the top of the screen"),
     ],
 )
 def test_a_bad_value_names_its_key(tmp_path, section, key, value, words):
@@ -211,6 +258,10 @@ def test_a_missing_key_is_named(tmp_path):
     doc = robot_doc()
     del doc["imu"]
     with pytest.raises(ConfigError, match="missing key 'imu'"):
+        load_robot_params(write_yaml(tmp_path, doc))
+    doc = robot_doc()
+    del doc["screen_camera"]["hfov_rad"]
+    with pytest.raises(ConfigError, match=r"missing key 'screen_camera\.hfov_rad'"):
         load_robot_params(write_yaml(tmp_path, doc))
 
 

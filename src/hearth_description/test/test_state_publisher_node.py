@@ -13,6 +13,7 @@ from std_msgs.msg import String
 from hearth_common.config import ConfigError
 from hearth_common.msg_conversions import ns_to_stamp
 from hearth_common.testing import ros_context, spin_until
+from hearth_description.robot_model import rotate_vector
 from hearth_description.state_publisher_node import LATCHED, StatePublisherNode
 
 
@@ -57,9 +58,11 @@ def test_publishes_the_urdf_latched_and_the_fixed_joints_static(recording_frames
             assert '<robot name="hearth"' in got[0].data
             static = {t.child_frame_id: t for t in node.frames.static}
             for frame in ("stereo_left_optical", "stereo_right_optical", "tof_optical",
-                          "imu_link", "mast_link", "stereo_link", "tof_link"):
+                          "imu_link", "mast_link", "stereo_link", "tof_link",
+                          "screen_camera_link", "screen_camera_optical"):
                 assert frame in static
             assert static["imu_link"].header.frame_id == "base_link"
+            assert static["screen_camera_link"].header.frame_id == "screen_link"
             assert "screen_link" not in static and "wheel_left_link" not in static
         finally:
             probe.destroy_node()
@@ -134,6 +137,11 @@ def test_frames_reach_a_tf_listener():
             assert spin_until([node, probe], panned, timeout_s=10.0)
             _, _, yaw = buffer.lookup_pose2d("mast_link", "screen_link")
             assert yaw == pytest.approx(1.0)
+            # the screen's camera turns with it: its optical axis (z) points along the pan
+            assert buffer.can_transform("base_link", "screen_camera_optical")
+            q = buffer.lookup("mast_link", "screen_camera_optical").transform.rotation
+            z_axis = rotate_vector((q.x, q.y, q.z, q.w), (0.0, 0.0, 1.0))
+            assert z_axis == pytest.approx((math.cos(1.0), math.sin(1.0), 0.0), abs=1e-6)
         finally:
             buffer.close()
             probe.destroy_node()

@@ -9,6 +9,7 @@ from hearth_common.config import ConfigError, param
 
 # Sensors whose latency and drop rate can be injected (see hearth_sim.disturbances).
 SENSORS = ("stereo", "tof", "screen_camera", "imu", "wheels")
+MIN_IMAGE_SIDE_PX = 16  # the smallest image the simulator renders
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,14 @@ class SimConfig:
                                   min=0.0, max=100.0)
     tof_rate_hz: float = param(0.0, "ToF rate (0: robot.yaml's tof.rate_hz)", min=0.0,
                                max=100.0)
-    screen_camera_rate_hz: float = param(2.0, "rate of the screen's camera", min=0.0,
-                                         max=100.0)
+    screen_camera_rate_hz: float = param(
+        2.0, "screen camera rate (0: robot.yaml's screen_camera.rate_hz)", min=0.0, max=100.0)
     screen_camera_width_px: int = param(
-        320, "screen camera image width (robot.yaml has no screen camera yet)", min=16,
-        max=1920)
-    screen_camera_height_px: int = param(240, "screen camera image height", min=16, max=1080)
-    screen_camera_hfov_rad: float = param(1.2, "screen camera horizontal field of view",
-                                          min=0.1, max=3.0)
+        0, "render the screen camera this wide (0: robot.yaml's screen_camera.width_px; its "
+        "field of view is robot.yaml's either way)", min=0, max=1920)
+    screen_camera_height_px: int = param(
+        0, "render the screen camera this high (0: robot.yaml's screen_camera.height_px)",
+        min=0, max=1080)
     stereo_noise_std: float = param(
         2.0, "white noise of the stereo images, grey levels (read noise of the sensor)",
         min=0.0, max=50.0)
@@ -140,6 +141,12 @@ class SimConfig:
                 raise ConfigError(
                     f"parameter '{key}' = {rate:g} must divide physics_rate_hz = "
                     f"{self.physics_rate_hz:g} (sensors sample on physics steps)")
+        size = (self.screen_camera_width_px, self.screen_camera_height_px)
+        if (0 in size and size != (0, 0)) or 0 < min(size) < MIN_IMAGE_SIDE_PX:
+            raise ConfigError(
+                f"parameters 'screen_camera_width_px' and 'screen_camera_height_px' = "
+                f"{size[0]} x {size[1]}: give both (at least {MIN_IMAGE_SIDE_PX} px) or "
+                "neither (0: robot.yaml's)")
         self.start_xy_yaw()  # raises on a malformed start pose
         if len(self.lift_offset) != 3:
             raise ConfigError(f"parameter 'lift_offset' = {self.lift_offset} must be "

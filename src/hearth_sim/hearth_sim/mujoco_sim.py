@@ -170,8 +170,7 @@ class CameraSet:
 
 
 def camera_intrinsics(params: RobotParams, cfg: SimConfig) -> dict[str, PinholeIntrinsics]:
-    return rm.default_cameras(params, PinholeIntrinsics(
-        cfg.screen_camera_width_px, cfg.screen_camera_height_px, cfg.screen_camera_hfov_rad))
+    return rm.default_cameras(params, (cfg.screen_camera_width_px, cfg.screen_camera_height_px))
 
 
 class MujocoSim:
@@ -246,7 +245,7 @@ class MujocoSim:
         self.camera_rates_hz = {
             "stereo": cfg.stereo_rate_hz or robot_params.stereo.rate_hz,
             "tof": cfg.tof_rate_hz or robot_params.tof.rate_hz,
-            "screen_camera": cfg.screen_camera_rate_hz,
+            "screen_camera": cfg.screen_camera_rate_hz or robot_params.screen_camera.rate_hz,
         }
         self._next_capture_ns = dict.fromkeys(self.camera_rates_hz, 0)
         intr = r.cameras

@@ -72,8 +72,7 @@ NOT_SIMULATED = (
     "noise); the stereo pair sees visible light, not IR, except in darkness; ToF noise, "
     "multipath and flying pixels (its depth is exact); wheel slip other than each rug's "
     "configured fraction and the tyres' creep; batteries (low power only turns the cameras "
-    "off); people are kinematic capsules (they push the robot, never the reverse). The "
-    "screen camera's frame 'screen_camera_optical' is not in the URDF yet."
+    "off); people are kinematic capsules (they push the robot, never the reverse)."
 )
 
 

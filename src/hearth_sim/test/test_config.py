@@ -55,6 +55,17 @@ def test_start_pose_is_empty_or_three_numbers():
             load_config(SimConfig, {"start_pose": bad})
 
 
+def test_the_screen_camera_size_is_both_or_neither():
+    assert load_config(SimConfig, {}).screen_camera_width_px == 0  # robot.yaml's
+    cfg = load_config(SimConfig, {"screen_camera_width_px": 320, "screen_camera_height_px": 240})
+    assert (cfg.screen_camera_width_px, cfg.screen_camera_height_px) == (320, 240)
+    for bad in ({"screen_camera_width_px": 320}, {"screen_camera_height_px": 240},
+                {"screen_camera_width_px": 8, "screen_camera_height_px": 6}):
+        with pytest.raises(ConfigError, match="'screen_camera_width_px' and "
+                                              "'screen_camera_height_px'"):
+            load_config(SimConfig, bad)
+
+
 def test_one_source_of_people():
     with pytest.raises(ConfigError, match="'people' and 'people_replay_file'"):
         load_config(SimConfig, {"people": 2, "people_replay_file": "x.txt"})

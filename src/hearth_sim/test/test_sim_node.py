@@ -25,6 +25,7 @@ from hearth_sim.sim_node import SimNode
 
 IMAGE_TOPICS = ("/stereo/left/image_raw", "/stereo/right/image_raw", "/tof/depth/image_raw")
 INFO_TOPICS = ("/stereo/left/camera_info", "/stereo/right/camera_info", "/tof/camera_info")
+SCREEN_IMAGE, SCREEN_INFO = "/screen/camera/image_raw", "/screen/camera/camera_info"
 
 
 class Probe:
@@ -40,8 +41,8 @@ class Probe:
         self.power: list[str] = []
         self.people: list[PersonStateArray] = []
         self.contacts: list[RobotContactArray] = []
-        self.images: dict[str, list[Image]] = {t: [] for t in IMAGE_TOPICS}
-        self.infos: dict[str, list[CameraInfo]] = {t: [] for t in INFO_TOPICS}
+        self.images: dict[str, list[Image]] = {t: [] for t in (*IMAGE_TOPICS, SCREEN_IMAGE)}
+        self.infos: dict[str, list[CameraInfo]] = {t: [] for t in (*INFO_TOPICS, SCREEN_INFO)}
         n.create_subscription(Clock, "/clock", lambda m: self.clock.append(stamp_to_ns(m.clock)),
                               10)
         n.create_subscription(JointState, "/wheel/joint_states", self.wheels.append, 10)
@@ -55,9 +56,9 @@ class Probe:
         self.initial_pose: list[PoseWithCovarianceStamped] = []
         n.create_subscription(PoseWithCovarianceStamped, "/initialpose", self.initial_pose.append,
                               LATCHED)
-        for t in IMAGE_TOPICS:
+        for t in self.images:
             n.create_subscription(Image, t, self.images[t].append, SENSOR)
-        for t in INFO_TOPICS:
+        for t in self.infos:
             n.create_subscription(CameraInfo, t, self.infos[t].append, SENSOR)
         self.cmd_pub = n.create_publisher(Twist, "/cmd_vel", 10)
         self.pan_pub = n.create_publisher(Float64, "/screen/pan_cmd", 10)
@@ -106,6 +107,18 @@ def test_cameras_publish_with_the_optical_frames_encodings_and_one_stamp_per_pai
     assert (info_l.width, info_l.height) == (left[0].width, left[0].height)
     assert info_r.p[3] == pytest.approx(-info_r.k[0] * 0.08)  # Tx = -fx * baseline
     assert probe.infos[INFO_TOPICS[2]][-1].header.frame_id == "tof_optical"
+
+
+def test_the_screen_camera_publishes_rgb8_in_its_urdf_optical_frame(graph, robot):
+    _, probe, spin = graph
+    assert spin.until(lambda: probe.images[SCREEN_IMAGE] and probe.infos[SCREEN_INFO],
+                      timeout_s=60.0)
+    img, info = probe.images[SCREEN_IMAGE][-1], probe.infos[SCREEN_INFO][-1]
+    assert img.header.frame_id == info.header.frame_id == "screen_camera_optical"
+    assert img.encoding == "rgb8" and img.step == 3 * img.width
+    sc = robot.screen_camera  # no size override here: robot.yaml's camera
+    assert (img.width, img.height) == (info.width, info.height) == (sc.width_px, sc.height_px)
+    assert info.k[0] == pytest.approx(0.5 * sc.width_px / math.tan(0.5 * sc.hfov_rad))
 
 
 def test_driving_forward_turns_the_wheels_advances_the_clock_and_moves_the_robot(graph):

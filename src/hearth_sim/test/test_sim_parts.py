@@ -26,12 +26,11 @@ from hearth_sim.disturbances import (  # noqa: E402
     SensorChannel,
     parse_schedule,
 )
-from hearth_sim.sensors.cameras import PinholeIntrinsics  # noqa: E402
 from hearth_sim.sim_drive import CommandWatchdog, DriveController  # noqa: E402
 from hearth_sim.sim_imu import ImuNoise, SimImu, adc  # noqa: E402
 from hearth_sim.world import robot_mjcf as rm  # noqa: E402
 
-SCREEN = PinholeIntrinsics(320, 240, 1.2)
+SCREEN_SIZE_PX = (320, 240)  # the simulator's budget: fewer pixels than robot.yaml's
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def urdf():
 
 @pytest.fixture(scope="module")
 def robot_model(urdf, robot):
-    parts = rm.build_robot_mjcf(urdf, robot, rm.default_cameras(robot, SCREEN))
+    parts = rm.build_robot_mjcf(urdf, robot, rm.default_cameras(robot, SCREEN_SIZE_PX))
     xml = (f'<mujoco><compiler {parts.compiler}/><worldbody>'
            f'<geom name="floor" type="plane" size="5 5 .1"/>{parts.worldbody}</worldbody>'
            f'<actuator>{parts.actuator}</actuator><sensor>{parts.sensor}</sensor>'
@@ -49,8 +48,11 @@ def robot_model(urdf, robot):
     return parts, mujoco.MjModel.from_xml_string(xml)
 
 
-def urdf_pose(urdf: str, frame: str) -> tuple[np.ndarray, tuple]:
-    """(position, quaternion xyzw) of a frame in base_link through the URDF at zero."""
+def urdf_pose(urdf: str, frame: str, positions: dict[str, float] | None = None
+              ) -> tuple[np.ndarray, tuple]:
+    """(position, quaternion xyzw) of a frame in base_link through the URDF with its joints
+    at ``positions`` (by name; 0 otherwise)."""
+    positions = positions or {}
     parents = {j.child: j for j in parse_urdf(urdf)}
     chain = []
     while frame != "base_link":
@@ -58,7 +60,7 @@ def urdf_pose(urdf: str, frame: str) -> tuple[np.ndarray, tuple]:
         frame = parents[frame].parent
     q, t = (0.0, 0.0, 0.0, 1.0), np.zeros(3)
     for j in reversed(chain):
-        tf = joint_transform(j)
+        tf = joint_transform(j, positions.get(j.name, 0.0))
         t = t + np.array(rotate_vector(q, tf.translation_m))
         q = quaternion_multiply(q, tf.rotation_xyzw)
     return t, q
@@ -103,6 +105,31 @@ def test_cameras_and_the_imu_sit_at_the_urdf_frames(urdf, robot_model):
     left, _ = urdf_pose(urdf, rm.CAMERA_FRAMES[rm.STEREO_LEFT_CAMERA])
     right, _ = urdf_pose(urdf, rm.CAMERA_FRAMES[rm.STEREO_RIGHT_CAMERA])
     assert np.linalg.norm(left - right) == pytest.approx(0.08)  # robot.yaml's baseline
+
+
+def test_the_screen_camera_is_robot_yaml_s_at_the_urdf_frame_and_pans(urdf, robot,
+                                                                       robot_model):
+    parts, m = robot_model
+    assert parts.camera_frames[rm.SCREEN_CAMERA] == "screen_camera_optical"
+    intr = parts.cameras[rm.SCREEN_CAMERA]
+    assert (intr.width_px, intr.height_px) == SCREEN_SIZE_PX  # the budget's pixels ...
+    assert intr.hfov_rad == pytest.approx(robot.screen_camera.hfov_rad)  # ... robot.yaml's view
+    full = rm.default_cameras(robot)[rm.SCREEN_CAMERA]
+    assert (full.width_px, full.height_px) == (robot.screen_camera.width_px,
+                                               robot.screen_camera.height_px)
+    d = mujoco.MjData(m)
+    i = m.camera(rm.SCREEN_CAMERA).id
+    for angle in (0.0, 1.2, -2.0):
+        d.qpos[m.jnt_qposadr[m.joint(parts.pan_joint).id]] = angle
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_camlight(m, d)
+        t, (x, y, z, w) = urdf_pose(urdf, "screen_camera_optical", {parts.pan_joint: angle})
+        assert d.cam_xpos[i] == pytest.approx(t, abs=1e-9)
+        R_opt = np.zeros(9)
+        mujoco.mju_quat2Mat(R_opt, np.array([w, x, y, z]))
+        R_mj = d.cam_xmat[i].reshape(3, 3)
+        assert R_mj == pytest.approx(R_opt.reshape(3, 3) @ np.diag([1.0, -1.0, -1.0]), abs=1e-9)
+        assert -R_mj[:, 2] == pytest.approx([math.cos(angle), math.sin(angle), 0.0], abs=1e-9)
 
 
 def test_the_imu_adc_rounds_to_the_lsb_and_clips_at_full_scale():

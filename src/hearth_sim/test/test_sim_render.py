@@ -1,7 +1,8 @@
 """The assembled apartment with the robot, rendered: the published camera_info and the URDF's
 TF chain (ground truth world -> base_link, then base_link -> optical frame as state_publisher
-publishes it) put known world points on the pixels where the cameras see them; darkness
-leaves the IR illuminator; low power turns the cameras off."""
+publishes it, through the pan joint for the screen's camera) put known world points on the
+pixels where the cameras see them; darkness leaves the IR illuminator; low power turns the
+cameras off."""
 
 from __future__ import annotations
 
@@ -64,8 +65,11 @@ def sim(robot):
     s.close()
 
 
-def base_to_frame(urdf: str, frame: str) -> tuple[np.ndarray, np.ndarray]:
-    """(R, t) of ``frame`` in base_link through the URDF's joints at zero (the static TF)."""
+def base_to_frame(urdf: str, frame: str, positions: dict[str, float] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(R, t) of ``frame`` in base_link through the URDF's joints: the static TF, and the
+    moving joints at ``positions`` (by name; 0 otherwise)."""
+    positions = positions or {}
     parents = {j.child: j for j in parse_urdf(urdf)}
     q, t = (0.0, 0.0, 0.0, 1.0), np.zeros(3)
     chain = []
@@ -73,7 +77,7 @@ def base_to_frame(urdf: str, frame: str) -> tuple[np.ndarray, np.ndarray]:
         chain.append(parents[frame])
         frame = parents[frame].parent
     for j in reversed(chain):
-        tf = joint_transform(j)
+        tf = joint_transform(j, positions.get(j.name, 0.0))
         t = t + np.array(rotate_vector(q, tf.translation_m))
         q = quaternion_multiply(q, tf.rotation_xyzw)
     x, y, z, w = q
@@ -135,6 +139,35 @@ def test_markers_project_through_camera_info_and_the_tf_chain(sim, robot):
     assert disparity == pytest.approx(f_b / z_left, abs=0.5)
     assert P[0, 0] * robot.stereo.baseline_m == pytest.approx(f_b)
     sim.lighting = lighting
+
+
+def test_the_screen_camera_projects_through_camera_info_and_the_tf_chain_as_it_pans(sim):
+    lighting = sim.lighting
+    sim.lighting = replace(lighting, darkness=(Darkness(0.0, math.inf, ir_on=False),))
+    urdf = expand_xacro()
+    cam = sim.cameras.screen
+    frame = sim.cameras.frames[cam.name]
+    assert frame == "screen_camera_optical"
+    K = np.array(camera_info_fields(cam.intrinsics, frame)["k"]).reshape(3, 3)
+    try:
+        for target in (0.25, 0.0):  # panned left, then back
+            sim.command_pan(target)
+            pan = None
+            for _ in range(600):
+                pan = sim.step(0.0, 0.0).pan or pan
+            assert pan.position_rad == pytest.approx(target, abs=0.01)
+            assert abs(pan.velocity_radps) < 0.01  # settled: /screen/joint_states is current
+            truth = sim.robot_truth()
+            (rgb,) = sim.render("screen_camera")
+            assert rgb.shape == (cam.intrinsics.height_px, cam.intrinsics.width_px, 3)
+            R_bo, t_bo = base_to_frame(urdf, frame, {sim.robot.pan_joint: pan.position_rad})
+            p_opt = np.array([world_to_optical(truth, R_bo, t_bo, p) for p in MARKERS_M])
+            assert (p_opt[:, 2] > 0.5).all()
+            expected = (K @ (p_opt / p_opt[:, 2:]).T).T[:, :2]
+            seen = blob_centroids(rgb.mean(axis=2), expected)
+            assert np.abs(seen - expected).max() < 0.5, (target, seen - expected)
+    finally:
+        sim.lighting = lighting
 
 
 def test_darkness_leaves_the_ir_illuminator_and_low_power_stops_the_cameras(sim):

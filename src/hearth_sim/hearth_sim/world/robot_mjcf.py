@@ -2,7 +2,8 @@
 
 Nothing here restates the robot: every link, joint, mass, inertia, shape and frame comes from
 the URDF that ``hearth_description`` expands from ``robot.yaml``; the camera intrinsics come
-from ``robot.yaml`` through the caller (``default_cameras``). What the simulator adds to the
+from ``robot.yaml`` through the caller (``default_cameras``: the simulator may render the
+screen camera at fewer pixels, over the same field of view). What the simulator adds to the
 URDF is said where it is added:
 
 - ``base_link`` gets a free joint: the robot moves on the floor, and can be lifted;
@@ -25,18 +26,18 @@ URDF is said where it is added:
   so that nothing accelerates the robot harder than its motors can; a position servo on the
   pan joint (``<joint>_servo``) within the URDF's range and effort (its set point moves at
   the URDF's speed limit: ``hearth_sim.pan_servo``);
-- sensors: cameras ``stereo_left``, ``stereo_right`` and ``tof`` at the URDF optical frames,
-  ``screen_cam`` at the top edge of the screen's face (see ``SCREEN_CAMERA_FRAME``); the
-  IMU site ``imu`` at ``imu_link`` with an accelerometer and a gyro (range, noise and bias are
-  the simulator's: ``hearth_sim.sim_imu``); the spot light ``ir_illuminator`` at the stereo
-  pair's centre, along its axis, off until ``world.lighting`` switches it on;
+- sensors: cameras ``stereo_left``, ``stereo_right``, ``tof`` and ``screen_cam`` at the URDF
+  optical frames (``CAMERA_FRAMES``; ``screen_camera_optical`` hangs from the screen's body,
+  so that camera pans with it); the IMU site ``imu`` at ``imu_link`` with an accelerometer
+  and a gyro (range, noise and bias are the simulator's: ``hearth_sim.sim_imu``); the spot
+  light ``ir_illuminator`` at the stereo pair's centre, along its axis, off until
+  ``world.lighting`` switches it on;
 - the lift: a mocap body ``lift_hand`` and an inactive weld ``lift_weld`` from it to
   ``base_link`` (``hearth_sim.disturbances``).
 """
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -71,10 +72,8 @@ CAMERA_FRAMES = {
     STEREO_LEFT_CAMERA: "stereo_left_optical",
     STEREO_RIGHT_CAMERA: "stereo_right_optical",
     TOF_CAMERA: "tof_optical",
+    SCREEN_CAMERA: "screen_camera_optical",
 }
-# The screen's camera: the URDF has no frame for it yet. It sits where the Gazebo model
-# puts it (hearth.gazebo.xacro): on the top edge of the screen's face, looking out of it.
-SCREEN_CAMERA_FRAME = "screen_camera_optical"
 
 # Contact and actuation: the simulator's, not the robot description's.
 CONTACT_TIMECONST_S = 0.004  # a hard wheel or caster on a hard floor; >= 2 physics steps
@@ -118,14 +117,19 @@ class RobotMjcf:
 
 
 def default_cameras(params: RobotParams,
-                    screen: PinholeIntrinsics) -> dict[str, PinholeIntrinsics]:
-    """The cameras' intrinsics from robot.yaml (square pixels: ToF from its hfov), and the
-    screen camera's, which robot.yaml does not describe yet."""
-    st, tof = params.stereo, params.tof
+                    screen_size_px: tuple[int, int] = (0, 0)) -> dict[str, PinholeIntrinsics]:
+    """The cameras' intrinsics from robot.yaml (square pixels: each from its hfov).
+
+    ``screen_size_px``: (width, height) to render the screen camera at instead of robot.yaml's
+    (0: robot.yaml's); its field of view stays robot.yaml's.
+    """
+    st, tof, sc = params.stereo, params.tof, params.screen_camera
     stereo = PinholeIntrinsics(st.width_px, st.height_px, st.hfov_rad)
+    width_px, height_px = screen_size_px
     return {STEREO_LEFT_CAMERA: stereo, STEREO_RIGHT_CAMERA: stereo,
             TOF_CAMERA: PinholeIntrinsics(tof.width_px, tof.height_px, tof.hfov_rad),
-            SCREEN_CAMERA: screen}
+            SCREEN_CAMERA: PinholeIntrinsics(width_px or sc.width_px, height_px or sc.height_px,
+                                             sc.hfov_rad)}
 
 
 def _fmt(values) -> str:
@@ -298,11 +302,6 @@ def build_robot_mjcf(urdf_xml: str, params: RobotParams,
                        f'diffuse="{_fmt([IR_DIFFUSE] * 3)}" specular="0 0 0" ambient="0 0 0" '
                        f'attenuation="{_fmt(IR_ATTENUATION)}" castshadow="false" '
                        f'active="false"/>')
-        if link == pan.child:
-            s = params.screen
-            q_opt = np.array(_quat((-0.5 * math.pi, 0.0, -0.5 * math.pi)))
-            out.append(ind + camera_mjcf(SCREEN_CAMERA, (0.5 * s.depth_m, 0.0, s.height_m),
-                                         q_opt, cameras[SCREEN_CAMERA]))
         if link == IMU_LINK:
             out.append(f'{ind}<site name="{IMU_SITE}" size="0.005" group="{GROUP_HIDDEN}"/>')
         for j in children.get(link, []):
@@ -359,5 +358,5 @@ def build_robot_mjcf(urdf_xml: str, params: RobotParams,
         pan_actuator=f"{pan.name}_servo",
         links=tuple(links),
         cameras=dict(cameras),
-        camera_frames={**CAMERA_FRAMES, SCREEN_CAMERA: SCREEN_CAMERA_FRAME},
+        camera_frames=dict(CAMERA_FRAMES),
     )
