@@ -61,14 +61,23 @@ class Crowd(Protocol):
              robot_v_mps: np.ndarray) -> None: ...
 
 
-class EmptyCrowd:
-    """No people: the default of a world without a people source."""
+class CrowdArrays:
+    """The state arrays every crowd keeps, and the read-only accessors of the interface.
 
-    def __init__(self) -> None:
-        self._time_s = 0.0
+    Subclasses fill ``_ids`` (-1 for an empty row), ``_pos``, ``_vel``, ``_radius`` and
+    ``_time_s`` and implement ``step``; a row is present exactly when its id is >= 0.
+    """
+
+    def __init__(self, n: int, radius_m: float = BODY_RADIUS_M, time_s: float = 0.0) -> None:
+        self._n = int(n)
+        self._time_s = float(time_s)
+        self._ids = np.full(self._n, -1, dtype=np.int64)
+        self._pos = np.full((self._n, 2), np.nan)
+        self._vel = np.full((self._n, 2), np.nan)
+        self._radius = np.full(self._n, float(radius_m))
 
     def __len__(self) -> int:
-        return 0
+        return self._n
 
     @property
     def time_s(self) -> float:
@@ -76,23 +85,30 @@ class EmptyCrowd:
 
     @property
     def present(self) -> np.ndarray:
-        return np.zeros(0, dtype=bool)
+        return self._ids >= 0
 
     @property
     def ids(self) -> np.ndarray:
-        return np.zeros(0, dtype=np.int64)
+        return self._ids.copy()
 
     @property
     def positions_m(self) -> np.ndarray:
-        return np.zeros((0, 2))
+        return self._pos.copy()
 
     @property
     def velocities_mps(self) -> np.ndarray:
-        return np.zeros((0, 2))
+        return self._vel.copy()
 
     @property
     def radius_m(self) -> np.ndarray:
-        return np.zeros(0)
+        return self._radius.copy()
+
+
+class EmptyCrowd(CrowdArrays):
+    """No people: the default of a world without a people source."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
 
     def step(self, t_s: float, dt_s: float, robot_xy_m: np.ndarray,
              robot_v_mps: np.ndarray) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hearth_sim.people.crowd import BODY_RADIUS_M, check_step_args
+from hearth_sim.people.crowd import BODY_RADIUS_M, CrowdArrays, check_step_args
 
 ETH_UCY_FRAME_STEP = 10  # video frames between two annotations
 ETH_UCY_FRAME_PERIOD_S = 0.4  # time between two annotations (2.5 Hz)
@@ -144,7 +144,7 @@ def _assign_slots(tracks: list[Track]) -> np.ndarray:
     return slots
 
 
-class ReplayCrowd:
+class ReplayCrowd(CrowdArrays):
     """Recorded people replayed at sim time (see the module docstring). Implements
     ``hearth_sim.people.crowd.Crowd``; the robot is ignored (recordings do not see it).
     The state starts at sim time ``start_time_s``."""
@@ -163,10 +163,9 @@ class ReplayCrowd:
                                  "strictly increasing")
         self._by_id = {tr.person_id: tr for tr in self.tracks}
         self._slot = _assign_slots(self.tracks)
-        self._n = int(self._slot.max()) + 1 if self.tracks else 0
+        super().__init__(int(self._slot.max()) + 1 if self.tracks else 0, radius_m)
         self._start = np.array([tr.start_s for tr in self.tracks])
         self._end = np.array([tr.end_s for tr in self.tracks])
-        self._radius = np.full(self._n, float(radius_m))
         self.sample(start_time_s)
 
     @classmethod
@@ -210,33 +209,6 @@ class ReplayCrowd:
         return cls(tracks, radius_m=radius_m, start_time_s=start_time_s)
 
     # ---------------------------------------------------------------- Crowd interface
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def time_s(self) -> float:
-        return self._time_s
-
-    @property
-    def present(self) -> np.ndarray:
-        return self._ids >= 0
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self._ids.copy()
-
-    @property
-    def positions_m(self) -> np.ndarray:
-        return self._pos.copy()
-
-    @property
-    def velocities_mps(self) -> np.ndarray:
-        return self._vel.copy()
-
-    @property
-    def radius_m(self) -> np.ndarray:
-        return self._radius.copy()
 
     def step(self, t_s: float, dt_s: float, robot_xy_m: np.ndarray,
              robot_v_mps: np.ndarray) -> None:

@@ -53,7 +53,7 @@ import toml
 from scipy.spatial import cKDTree
 
 from hearth_sim.people._psf import psf
-from hearth_sim.people.crowd import BODY_RADIUS_M, check_step_args
+from hearth_sim.people.crowd import BODY_RADIUS_M, CrowdArrays, check_step_args
 from hearth_sim.people.routing import FreeSpaceGrid, as_segments, nearest_points_on_segments
 
 _STOP_RADIUS_M = 0.5  # pysocialforce stops a person this close to its goal (PedState.step)
@@ -204,7 +204,7 @@ class _HomeSimulator(psf.Simulator):
         return [p for p in (self.near_points, self.robot_points) if len(p)]
 
 
-class SocialForceCrowd:
+class SocialForceCrowd(CrowdArrays):
     """``n_people`` people walking between ``rooms`` among obstacle ``segments`` (N, 4)
     [x1, y1, x2, y2] (``hearth_sim.home.geometry.obstacle_segments``), driven by the social
     force model; they avoid each other, the walls and the robot (a disc of
@@ -228,8 +228,7 @@ class SocialForceCrowd:
         self.segments = as_segments(segments)
         self.robot_radius_m = float(robot_radius_m)
         self._rng = np.random.default_rng(seed)
-        self._n = int(n_people)
-        self._time_s = float(start_time_s)
+        super().__init__(int(n_people), p.body_radius_m, start_time_s)
         self.arrivals: list[Arrival] = []
         self.contact_corrections = 0  # sub-steps x bodies moved apart by the safety net
         self.replans = 0  # targets abandoned for lack of progress
@@ -259,7 +258,6 @@ class SocialForceCrowd:
             raise ValueError("no room has free space a person fits in")
 
         n = self._n
-        self._radius = np.full(n, p.body_radius_m)
         self._ids = np.arange(n, dtype=np.int64)
         self._speed = self._rng.uniform(*p.speed_range_mps, size=n)
         self._mode = np.full(n, _DWELL)
@@ -314,33 +312,6 @@ class SocialForceCrowd:
         self._ring = self.robot_radius_m * np.column_stack([np.cos(a), np.sin(a)])
 
     # ---------------------------------------------------------------- Crowd interface
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def time_s(self) -> float:
-        return self._time_s
-
-    @property
-    def present(self) -> np.ndarray:
-        return np.ones(self._n, dtype=bool)
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self._ids.copy()
-
-    @property
-    def positions_m(self) -> np.ndarray:
-        return self._pos.copy()
-
-    @property
-    def velocities_mps(self) -> np.ndarray:
-        return self._vel.copy()
-
-    @property
-    def radius_m(self) -> np.ndarray:
-        return self._radius.copy()
 
     @property
     def targets_m(self) -> np.ndarray:
