@@ -23,6 +23,8 @@ setup(
     entry_points={
         "console_scripts": [
             "sim_node = hearth_sim.sim_node:main",
+            "gazebo_world = hearth_sim.gazebo.sdf_world:main",
+            "export_maps = hearth_sim.home.export_maps:main",
         ],
     },
 )
