@@ -169,6 +169,8 @@ def test_the_hotel_recording_is_reproduced_at_every_annotation(hotel):
             got = crowd.positions_m[where(crowd, int(hotel[r, 1]))]
             worst = max(worst, float(np.linalg.norm(got - expected[r])))
     assert worst < CM
+    print(f"FIGURE ETH/UCY hotel replay: worst error at the annotations {worst * 100:.4f} cm "
+          f"over {len(hotel)} annotations")
 
 
 def test_the_hotel_recording_is_interpolated_linearly_between_annotations(hotel):

@@ -68,6 +68,9 @@ def test_the_imu_reads_gravity_at_rest_within_its_bias_and_noise(lab, robot):
     assert accel.std(axis=0) == pytest.approx([2e-3 * math.sqrt(200)] * 3, rel=0.25)
     assert np.abs(gyro.mean(axis=0)).max() < 0.02
     assert not any(s.accel_saturated or s.gyro_saturated for s in samples)
+    print(f"FIGURE imu at rest: mean accel {accel.mean(axis=0).round(3)} m/s², "
+          f"std {accel.std(axis=0).round(4)} m/s², |mean gyro| max "
+          f"{np.abs(gyro.mean(axis=0)).max():.4f} rad/s, saturated samples 0")
 
 
 @pytest.mark.parametrize("speed_mps", [0.5, 1.0])
@@ -83,6 +86,8 @@ def test_crossing_the_threshold_saturates_the_accelerometer(lab, robot, speed_mp
     # clipped exactly at full scale, as the part does: nothing beyond, pinned at the ends
     accel = np.array([s.accel_mps2 for s in samples])
     assert np.abs(accel).max() <= full_scale
+    print(f"FIGURE bump at {speed_mps} m/s: {len(saturated)} of {len(samples)} IMU samples "
+          f"saturated, max |a| {np.abs(accel).max():.3f} m/s² = full scale {full_scale:.3f}")
     assert any(np.isclose(np.abs(s.accel_mps2), top).any() or
                np.isclose(np.abs(s.accel_mps2), full_scale).any() for s in saturated)
 
@@ -110,6 +115,9 @@ def test_on_the_rug_the_encoders_count_one_plus_slip_times_the_distance(lab, rob
     # Cruising at 0.4 m/s. On the bare floor the encoders and the truth agree to 0.1 % (tyre
     # creep only changes while accelerating); on the rug they read (1 + slip) times the true
     # distance, to the same 0.1 % plus the encoder's quantization (6 mrad over 40 rad).
+    print(f"FIGURE encoder/true distance: floor {ratio('floor0', 'floor1'):.4f}, rug "
+          f"{ratio('rug0', 'rug1'):.4f} (configured slip {RUG_SLIP}), after "
+          f"{ratio('after0', 'after1'):.4f}")
     assert ratio("floor0", "floor1") == pytest.approx(1.0, abs=1e-3)
     assert ratio("rug0", "rug1") == pytest.approx(1.0 + RUG_SLIP, abs=2e-3)
     assert ratio("after0", "after1") == pytest.approx(1.0, abs=1e-3)
@@ -135,6 +143,9 @@ def test_a_lift_raises_the_robot_its_wheels_spin_free_and_it_is_put_down_elsewhe
     assert end.position_m[:2] == pytest.approx([4.0, 2.0], abs=0.02)
     assert end.yaw_rad == pytest.approx(1.0, abs=0.02)
     assert abs(end.position_m[2]) < 0.005
+    print(f"FIGURE lift: z rose {z.min() - start.position_m[2]:.3f} m, held xy spread "
+          f"{np.ptp(xy, axis=0).max() * 1e3:.2f} mm while the wheels turned {turned.round(2)} rad; "
+          f"put down at {end.position_m[:2].round(3)} (asked 4.0, 2.0)")
 
 
 def test_same_seed_and_commands_give_the_same_ground_truth(robot):
@@ -156,6 +167,7 @@ def test_same_seed_and_commands_give_the_same_ground_truth(robot):
 
     a, b = trajectory(3), trajectory(3)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    print(f"FIGURE determinism: {len(a)} ground-truth and IMU records identical for seed 3 twice")
     c = trajectory(4)  # another seed: other people, other noise
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
 

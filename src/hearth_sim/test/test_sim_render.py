@@ -127,6 +127,8 @@ def test_markers_project_through_camera_info_and_the_tf_chain(sim, robot):
         expected = (K @ (p_opt / p_opt[:, 2:]).T).T[:, :2]
         seen = blob_centroids(img, expected)
         assert np.abs(seen - expected).max() < 0.5, (side, seen - expected)
+        print(f"FIGURE stereo {side}: max reprojection error through camera_info and TF "
+              f"{np.abs(seen - expected).max():.3f} px over {len(MARKERS_M)} markers")
         pixels[side] = seen
         if side == "left":
             z_left = p_opt[:, 2]
@@ -137,6 +139,7 @@ def test_markers_project_through_camera_info_and_the_tf_chain(sim, robot):
     f_b = -info_r["p"][3]
     disparity = pixels["left"][:, 0] - pixels["right"][:, 0]
     assert disparity == pytest.approx(f_b / z_left, abs=0.5)
+    print(f"FIGURE disparity - f*B/Z: max {np.abs(disparity - f_b / z_left).max():.3f} px")
     assert P[0, 0] * robot.stereo.baseline_m == pytest.approx(f_b)
     sim.lighting = lighting
 
@@ -214,7 +217,7 @@ def test_tof_sees_the_floor_at_its_known_distance(sim, robot):
     mujoco.mju_quat2Mat(R_wb, truth.quat_wxyz)
     R_wo = R_wb.reshape(3, 3) @ R_bo
     c_w = truth.position_m + R_wb.reshape(3, 3) @ t_bo
-    checked = 0
+    checked, worst_m = 0, 0.0
     # rows 70-100 look at the floor 0.3-0.8 m ahead (the last dozen rows see the robot's
     # own chassis: the ToF is mounted to look down past its front edge)
     for v in range(70, 101, 6):
@@ -224,7 +227,9 @@ def test_tof_sees_the_floor_at_its_known_distance(sim, robot):
             if math.isfinite(depth[v, u]) and z < 2.0:
                 assert depth[v, u] == pytest.approx(z, abs=0.01), (u, v)
                 checked += 1
+                worst_m = max(worst_m, abs(depth[v, u] - z))
     assert checked >= 10
+    print(f"FIGURE ToF vs floor geometry: max error {worst_m * 100:.2f} cm over {checked} pixels")
 
 
 def test_rendering_does_not_change_the_ground_truth(robot):
