@@ -34,28 +34,29 @@ def as_segments(segments: np.ndarray) -> np.ndarray:
     return seg
 
 
-def point_segment_distances(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """(P, S) distances from each point (P, 2) to each segment (S, 4)."""
+def _closest_on_segments(points: np.ndarray, segments: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The closest point of each segment (S, 4) to each point (P, 2): (P, S, 2), with the
+    points reshaped to (P, 1, 2) for broadcasting."""
     p = np.asarray(points, dtype=float).reshape(-1, 1, 2)
     a = segments[None, :, 0:2]
     d = segments[None, :, 2:4] - a
     len2 = np.sum(d * d, axis=-1)
     t = np.sum((p - a) * d, axis=-1) / np.where(len2 > 0.0, len2, 1.0)
     t = np.clip(np.where(len2 > 0.0, t, 0.0), 0.0, 1.0)
-    closest = a + t[..., None] * d
+    return p, a + t[..., None] * d
+
+
+def point_segment_distances(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """(P, S) distances from each point (P, 2) to each segment (S, 4)."""
+    p, closest = _closest_on_segments(points, segments)
     return np.linalg.norm(p - closest, axis=-1)
 
 
 def nearest_points_on_segments(points: np.ndarray, segments: np.ndarray
                                ) -> tuple[np.ndarray, np.ndarray]:
     """For each point (P, 2): the nearest point on any segment (P, 2) and its distance (P,)."""
-    p = np.asarray(points, dtype=float).reshape(-1, 1, 2)
-    a = segments[None, :, 0:2]
-    d = segments[None, :, 2:4] - a
-    len2 = np.sum(d * d, axis=-1)
-    t = np.sum((p - a) * d, axis=-1) / np.where(len2 > 0.0, len2, 1.0)
-    t = np.clip(np.where(len2 > 0.0, t, 0.0), 0.0, 1.0)
-    closest = a + t[..., None] * d
+    p, closest = _closest_on_segments(points, segments)
     dist = np.linalg.norm(p - closest, axis=-1)
     k = np.argmin(dist, axis=1)
     rows = np.arange(len(k))
