@@ -25,6 +25,7 @@ setup(
             "topic_monitor = hearth_eval.topic_monitor_node:main",
             "bench = hearth_eval.bench.__main__:main",
             "demo = hearth_eval.demo:main",
+            "eval = hearth_eval.eval:main",
         ],
     },
 )

@@ -1,0 +1,567 @@
+"""Odometry EKF of a differential-drive home robot: wheels + gyro (+ visual odometry).
+
+ROS-free (numpy, and scipy once at construction for the chi-square gates). The model, its
+units and frames, every measurement and its Jacobian are written down in ``docs/model.md``.
+
+State ``s = (x, y, yaw, v, w, b)``: pose of base_link in the odom frame (m, m, rad), body
+forward speed (m/s) and yaw rate (rad/s), gyro z bias (rad/s). Process: unicycle kinematics
+with constant body velocities driven by white linear / angular acceleration, bias random walk.
+Measurements: wheels -> (v, w) from encoder position deltas over their interval; gyro z ->
+w + b; visual odometry -> (v, w); at rest (IMU quiet, wheels still) a zero-velocity
+pseudo-measurement (v, w) = 0. The accelerometer is used for detection only.
+
+Messages go through a short time-ordered buffer (``reorder_window_s``): each is processed
+once the newest stamp seen is ``reorder_window_s`` past it (or on ``flush()``); anything
+older than the last processed stamp is rejected "too_old". ``state()`` is the filter at the
+last processed stamp; ``predict(t)`` extrapolates it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hearth_fusion.detectors import (
+    NS_PER_S,
+    Flag,
+    FlagState,
+    LiftDetector,
+    SaturationDetector,
+    SlipDetector,
+    StillDetector,
+)
+
+__all__ = [
+    "FLAG_NAMES",
+    "REJECT_REASONS",
+    "EkfParams",
+    "Flag",
+    "FusedState",
+    "OdometryEKF",
+    "RobotGeometry",
+]
+
+TWO_PI = 2.0 * math.pi
+X, Y, YAW, V, W, B = range(6)
+
+REJECT_REASONS = (
+    "nonfinite",  # NaN or +-Inf in any field
+    "zero_stamp",  # stamp <= 0: not stamped
+    "duplicate",  # same sensor, same stamp as one buffered or processed
+    "too_old",  # older than the last processed stamp (beyond the reorder window)
+    "bad_covariance",  # visual odometry covariance not symmetric positive definite
+    "implausible_jump",  # a wheel moved faster than max_wheel_speed_mps: encoder reset
+    "saturated",  # an IMU axis within saturation_margin of full scale
+    "saturation_holdoff",  # IMU sample within saturation_holdoff_s of a saturated one
+    "lifted",  # wheels, gyro or visual odometry while the robot is lifted (pose frozen)
+    "gate_wheels",  # Mahalanobis gate (2 dof)
+    "gate_gyro",  # Mahalanobis gate (1 dof)
+    "gate_visual_odometry",  # Mahalanobis gate (2 dof)
+    "gate_still",  # zero-velocity pseudo-measurement failed its gate (2 dof)
+)
+
+FLAG_NAMES = ("imu_saturated", "wheel_slip", "lifted", "low_power", "needs_relocalization")
+
+
+@dataclass(frozen=True)
+class RobotGeometry:
+    """From hearth_description's robot.yaml, built by the node / the evaluation."""
+
+    wheel_radius_m: float
+    wheel_separation_m: float
+    accel_full_scale_mps2: float  # robot.imu.accel_full_scale_g * 9.80665
+    gyro_full_scale_radps: float  # radians(robot.imu.gyro_full_scale_dps)
+
+    def __post_init__(self) -> None:
+        for name in ("wheel_radius_m", "wheel_separation_m", "accel_full_scale_mps2",
+                     "gyro_full_scale_radps"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ValueError(f"RobotGeometry.{name} must be > 0, got {value}")
+
+
+@dataclass(frozen=True)
+class EkfParams:
+    """Noise, gates and detector thresholds. Defaults tuned on the simulator (docs/model.md)."""
+
+    # Switches.
+    gating: bool = True  # False: every gate AND detector off (the "no gating" baseline)
+    use_gyro: bool = True
+    use_wheels: bool = True
+    use_visual_odometry: bool = True
+
+    # Process noise (power spectral densities given as their square roots).
+    accel_noise_mps2_per_sqrt_hz: float = 1.0  # white linear acceleration, m/s^2/sqrt(Hz)
+    angular_accel_noise_radps2_per_sqrt_hz: float = 3.0  # white angular accel, rad/s^2/sqrt(Hz)
+    gyro_bias_walk_radps_per_sqrt_s: float = 1.0e-4  # bias random walk, rad/s/sqrt(s)
+
+    # Initial uncertainty (the pose starts exactly at the odom origin).
+    initial_speed_std_mps: float = 0.1
+    initial_rate_std_radps: float = 0.1
+    initial_gyro_bias_std_radps: float = 0.02
+
+    # Measurement noise.
+    gyro_noise_std_radps: float = 0.003  # one gyro z sample (white + quantization + model)
+    wheel_speed_noise_fraction: float = 0.02  # per wheel, of that wheel's surface speed
+    wheel_speed_noise_floor_mps: float = 0.005  # per wheel, encoder quantization at 50 Hz
+    still_speed_std_mps: float = 0.002  # zero-velocity pseudo-measurement
+    still_rate_std_radps: float = 0.001
+    max_wheel_speed_mps: float = 3.0  # a faster wheel step is an encoder reset
+
+    # Gates: chi-square quantile for every Mahalanobis gate.
+    gate_probability: float = 0.999  # 10.83 (1 dof), 13.82 (2 dof)
+    gate_lockout_s: float = 1.0  # a sensor gated out this long re-initialises (v, w) from it
+
+    # Message order.
+    reorder_window_s: float = 0.05
+
+    # Saturation.
+    saturation_margin: float = 0.02  # fraction of full scale
+    saturation_holdoff_s: float = 0.05
+
+    # Slip.
+    slip_filter_tau_s: float = 0.1
+    slip_on_sigma: float = 4.0
+    slip_off_sigma: float = 2.0
+    slip_window_s: float = 0.2
+    slip_clear_s: float = 0.5
+    slip_noise_inflation: float = 100.0  # wheel measurement variance factor while slipping
+
+    # Lift.
+    lift_accel_threshold_mps2: float = 1.0
+    lift_pulse_min_s: float = 0.08
+    lift_filter_tau_s: float = 0.03
+    lift_settle_mps2: float = 0.4
+    lift_settle_s: float = 0.3
+    lift_min_s: float = 0.5
+    lift_tilt_rad: float = 0.35  # 20 deg
+    lift_tilt_min_s: float = 0.5
+
+    # Rest (zero-velocity update).
+    still_filter_tau_s: float = 0.2
+    still_accel_std_mps2: float = 0.15
+    still_gyro_std_radps: float = 0.02
+    still_min_s: float = 0.3
+    still_wheel_speed_mps: float = 0.002
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.gate_probability < 1.0:
+            raise ValueError("gate_probability must be in (0.5, 1)")
+        for name in ("gyro_noise_std_radps", "wheel_speed_noise_floor_mps", "slip_filter_tau_s",
+                     "lift_filter_tau_s", "still_filter_tau_s", "still_speed_std_mps",
+                     "still_rate_std_radps"):
+            if not getattr(self, name) > 0.0:
+                raise ValueError(f"EkfParams.{name} must be > 0")
+        if self.reorder_window_s < 0.0:
+            raise ValueError("reorder_window_s must be >= 0")
+
+
+@dataclass(frozen=True, eq=False)
+class FusedState:
+    t_ns: int
+    x_m: float
+    y_m: float
+    yaw_rad: float  # odom frame
+    v_mps: float
+    w_radps: float  # body frame
+    gyro_bias_radps: float
+    covariance: np.ndarray = field(repr=False)  # (6, 6) over (x, y, yaw, v, w, bias)
+
+
+_IMU, _WHEELS, _VO = 0, 1, 2
+_SENSOR = ("imu", "wheels", "visual_odometry")
+
+
+class OdometryEKF:
+    """See the module docstring and docs/model.md."""
+
+    def __init__(self, robot: RobotGeometry, params: EkfParams | None = None) -> None:
+        from scipy.stats import chi2
+
+        p = params if params is not None else EkfParams()
+        self.robot = robot
+        self.params = p
+        self._gate1 = float(chi2.ppf(p.gate_probability, 1)) if p.gating else math.inf
+        self._gate2 = float(chi2.ppf(p.gate_probability, 2)) if p.gating else math.inf
+        self._qa = p.accel_noise_mps2_per_sqrt_hz ** 2
+        self._qal = p.angular_accel_noise_radps2_per_sqrt_hz ** 2
+        self._qb = p.gyro_bias_walk_radps_per_sqrt_s ** 2
+        self._r_gyro = p.gyro_noise_std_radps ** 2
+        self._r_still = np.diag([p.still_speed_std_mps ** 2, p.still_rate_std_radps ** 2])
+        self._window_ns = round(p.reorder_window_s * NS_PER_S)
+        self._lockout_ns = round(p.gate_lockout_s * NS_PER_S)
+
+        self._x = np.zeros(6)
+        self._P = np.diag([0.0, 0.0, 0.0, p.initial_speed_std_mps ** 2,
+                           p.initial_rate_std_radps ** 2, p.initial_gyro_bias_std_radps ** 2])
+        self._F = np.eye(6)
+        self._t_ns: int | None = None  # stamp of the last processed message
+
+        self.rejected: Counter[str] = Counter(dict.fromkeys(REJECT_REASONS, 0))
+        self.accepted: Counter[str] = Counter()
+        self._flags = {name: FlagState() for name in FLAG_NAMES}
+        self._sat = SaturationDetector(robot.accel_full_scale_mps2, robot.gyro_full_scale_radps,
+                                       p.saturation_margin, p.saturation_holdoff_s)
+        self._slip = SlipDetector(p.slip_filter_tau_s, p.slip_on_sigma, p.slip_off_sigma,
+                                  p.slip_window_s, p.slip_clear_s)
+        self._lift = LiftDetector(p.lift_accel_threshold_mps2, p.lift_pulse_min_s,
+                                  p.lift_filter_tau_s, p.lift_settle_mps2, p.lift_settle_s,
+                                  p.lift_min_s, p.lift_tilt_rad, p.lift_tilt_min_s)
+        self._still = StillDetector(p.still_filter_tau_s, p.still_accel_std_mps2,
+                                    p.still_gyro_std_radps, p.still_min_s)
+        self._flags["imu_saturated"] = self._sat.flag
+        self._flags["wheel_slip"] = self._slip.flag
+        self._flags["lifted"] = self._lift.flag
+
+        # Buffer: heap of (t_ns, sensor, seq, payload), equal stamps in a fixed sensor order;
+        # (sensor, stamp) of the buffered messages, and per sensor the last processed stamp.
+        self._heap: list = []
+        self._seq = 0
+        self._newest_ns = 0
+        self._pending: set[tuple[int, int]] = set()
+        self._last_done = [0, 0, 0]  # last processed stamp per sensor
+
+        # Wheels.
+        self._anchor: tuple[int, float, float] | None = None
+        self._wheel_v = 0.0
+        self._wheel_w = 0.0
+        self._wheel_ns: int | None = None
+        self._gyro_sum = 0.0  # raw gyro z since the last wheel update, for the slip test
+        self._gyro_n = 0
+        self._gate_fail_since = [None, None, None]
+
+    # ------------------------------------------------------------------ inputs
+    def add_wheels(self, t_ns: int, left_rad: float, right_rad: float) -> str | None:
+        """Encoder positions (rad) of the left and right wheels at ``t_ns``."""
+        left, right = float(left_rad), float(right_rad)
+        if not (math.isfinite(left) and math.isfinite(right)):
+            return self._reject("nonfinite")
+        return self._enqueue(int(t_ns), _WHEELS, (left, right))
+
+    def add_imu(self, t_ns: int, accel_mps2: Sequence[float],
+                gyro_radps: Sequence[float]) -> str | None:
+        """Specific force (m/s^2, +g on z at rest) and angular rate (rad/s), base_link axes."""
+        try:
+            ax, ay, az = (float(c) for c in accel_mps2)
+            gx, gy, gz = (float(c) for c in gyro_radps)
+        except (TypeError, ValueError):
+            return self._reject("nonfinite")
+        if not all(map(math.isfinite, (ax, ay, az, gx, gy, gz))):
+            return self._reject("nonfinite")
+        return self._enqueue(int(t_ns), _IMU, (ax, ay, az, gx, gy, gz))
+
+    def add_visual_odometry(self, t_ns: int, v_mps: float, w_radps: float,
+                            cov_2x2) -> str | None:
+        """Body forward speed and yaw rate from V-SLAM, with their 2x2 covariance."""
+        v, w = float(v_mps), float(w_radps)
+        try:
+            c = np.asarray(cov_2x2, dtype=float).reshape(2, 2)
+        except (TypeError, ValueError):
+            return self._reject("nonfinite")
+        if not (math.isfinite(v) and math.isfinite(w) and np.isfinite(c).all()):
+            return self._reject("nonfinite")
+        a, b, d = c[0, 0], 0.5 * (c[0, 1] + c[1, 0]), c[1, 1]
+        if abs(c[0, 1] - c[1, 0]) > 1e-9 * (abs(a) + abs(d)) or a <= 0.0 or a * d - b * b <= 0.0:
+            return self._reject("bad_covariance")
+        return self._enqueue(int(t_ns), _VO, (v, w, a, b, d))
+
+    def set_power_mode(self, t_ns: int, low: bool) -> None:
+        """Low power: the camera is off, no visual odometry is expected. A flag only: the
+        covariance grows by the process model, nothing is pretended."""
+        if low:
+            self._flags["low_power"].set(int(t_ns))
+        else:
+            self._flags["low_power"].clear()
+
+    def reset_relocalization(self) -> None:
+        """V-SLAM says it relocalized after a put-down."""
+        self._flags["needs_relocalization"].clear()
+
+    def flush(self) -> None:
+        """Process everything buffered (end of a log, tests)."""
+        self._drain(None)
+
+    # ----------------------------------------------------------------- outputs
+    @property
+    def flags(self) -> dict[str, Flag]:
+        return {name: f.snapshot() for name, f in self._flags.items()}
+
+    @property
+    def buffered(self) -> int:
+        """Messages waiting in the reorder buffer."""
+        return len(self._heap)
+
+    def state(self) -> FusedState:
+        """The filter at the last processed stamp."""
+        x = self._x
+        return FusedState(self._t_ns or 0, float(x[0]), float(x[1]), float(x[2]),
+                          float(x[3]), float(x[4]), float(x[5]), self._P.copy())
+
+    def predict(self, t_ns: int) -> FusedState:
+        """The state extrapolated to ``t_ns`` by the process model (not stored). Never goes
+        backwards; while lifted the pose is frozen."""
+        t_ns = int(t_ns)
+        if self._t_ns is None or t_ns <= self._t_ns or self._lift.flag.active:
+            s = self.state()
+            return FusedState(max(t_ns, s.t_ns), s.x_m, s.y_m, s.yaw_rad, s.v_mps,
+                              s.w_radps, s.gyro_bias_radps, s.covariance)
+        x, P = self._x.copy(), self._P.copy()
+        self._propagate(x, P, (t_ns - self._t_ns) / NS_PER_S)
+        return FusedState(t_ns, float(x[0]), float(x[1]), float(x[2]), float(x[3]),
+                          float(x[4]), float(x[5]), P)
+
+    # ---------------------------------------------------------------- buffer
+    def _reject(self, reason: str) -> str:
+        self.rejected[reason] += 1
+        return reason
+
+    def _enqueue(self, t_ns: int, sensor: int, payload: tuple) -> str | None:
+        if t_ns <= 0:
+            return self._reject("zero_stamp")
+        key = (sensor, t_ns)
+        if t_ns == self._last_done[sensor] or key in self._pending:
+            return self._reject("duplicate")
+        if self._t_ns is not None and t_ns < self._t_ns:
+            return self._reject("too_old")
+        self._pending.add(key)
+        heapq.heappush(self._heap, (t_ns, sensor, self._seq, payload))
+        self._seq += 1
+        if t_ns > self._newest_ns:
+            self._newest_ns = t_ns
+        if self._window_ns == 0:
+            self._drain(None)
+        elif self._heap[0][0] <= self._newest_ns - self._window_ns:
+            self._drain(self._newest_ns - self._window_ns)
+        return None
+
+    def _drain(self, horizon_ns: int | None) -> None:
+        heap = self._heap
+        while heap and (horizon_ns is None or heap[0][0] <= horizon_ns):
+            t_ns, sensor, _, payload = heapq.heappop(heap)
+            self._pending.discard((sensor, t_ns))
+            self._last_done[sensor] = t_ns
+            if sensor == _IMU:
+                reason = self._process_imu(t_ns, *payload)
+            elif sensor == _WHEELS:
+                reason = self._process_wheels(t_ns, *payload)
+            else:
+                reason = self._process_vo(t_ns, *payload)
+            if reason is None:
+                self.accepted[_SENSOR[sensor]] += 1
+            else:
+                self.rejected[reason] += 1
+
+    # ------------------------------------------------------------ the filter
+    def _propagate(self, x: np.ndarray, P: np.ndarray, dt: float) -> None:
+        """Process model over ``dt`` s (docs/model.md, "Process model"), in place."""
+        yaw, v, w = x[2], x[3], x[4]
+        h = yaw + 0.5 * w * dt
+        c, s = math.cos(h), math.sin(h)
+        vdt = v * dt
+        x[0] += vdt * c
+        x[1] += vdt * s
+        x[2] = math.remainder(yaw + w * dt, TWO_PI)
+        F = self._F
+        F[0, 2] = -vdt * s
+        F[0, 3] = dt * c
+        F[0, 4] = -0.5 * vdt * dt * s
+        F[1, 2] = vdt * c
+        F[1, 3] = dt * s
+        F[1, 4] = 0.5 * vdt * dt * c
+        F[2, 4] = dt
+        P[:] = F @ P @ F.T
+        # Discretized white-acceleration noise: along-track / speed and yaw / rate blocks.
+        qa, qal = self._qa * dt, self._qal * dt
+        dt2, dt3 = 0.5 * dt, dt * dt / 3.0
+        pp, pv = qa * dt3 * dt, qa * dt2 * dt  # qa dt^3/3, qa dt^2/2
+        P[0, 0] += pp * c * c
+        P[1, 1] += pp * s * s
+        P[0, 1] += pp * c * s
+        P[1, 0] += pp * c * s
+        P[0, 3] += pv * c
+        P[3, 0] += pv * c
+        P[1, 3] += pv * s
+        P[3, 1] += pv * s
+        P[3, 3] += qa
+        yy, yw = qal * dt3 * dt, qal * dt2 * dt
+        P[2, 2] += yy
+        P[2, 4] += yw
+        P[4, 2] += yw
+        P[4, 4] += qal
+        P[5, 5] += self._qb * dt
+
+    def _advance(self, t_ns: int) -> None:
+        if self._t_ns is None:
+            self._t_ns = t_ns
+            return
+        if t_ns > self._t_ns:
+            if not self._lift.flag.active:
+                self._propagate(self._x, self._P, (t_ns - self._t_ns) / NS_PER_S)
+            self._t_ns = t_ns
+
+    def _update_vw(self, t_ns: int, sensor: int, zv: float, zw: float,
+                   r00: float, r01: float, r11: float, gate_reason: str) -> str | None:
+        """Measurement (v, w) with covariance R: H = [0 0 0 1 0 0; 0 0 0 0 1 0]."""
+        x, P = self._x, self._P
+        yv, yw = zv - x[V], zw - x[W]
+        s00, s01, s11 = P[V, V] + r00, P[V, W] + r01, P[W, W] + r11
+        det = s00 * s11 - s01 * s01
+        if det <= 0.0:
+            return gate_reason
+        i00, i01, i11 = s11 / det, -s01 / det, s00 / det
+        nis = yv * (i00 * yv + i01 * yw) + yw * (i01 * yv + i11 * yw)
+        if nis > self._gate2:
+            since = self._gate_fail_since[sensor]
+            if since is None:
+                self._gate_fail_since[sensor] = t_ns
+            elif t_ns - since >= self._lockout_ns:
+                # Gated out for too long: the velocity state, not the sensor, is wrong.
+                self._reinit_vw(zv, zw, r00, r01, r11)
+                self._gate_fail_since[sensor] = None
+                return None
+            return gate_reason
+        self._gate_fail_since[sensor] = None
+        PHt = P[:, 3:5]
+        K = PHt @ np.array([[i00, i01], [i01, i11]])
+        x += K[:, 0] * yv + K[:, 1] * yw
+        x[2] = math.remainder(x[2], TWO_PI)
+        P -= K @ PHt.T
+        P[:] = 0.5 * (P + P.T)
+        return None
+
+    def _reinit_vw(self, zv: float, zw: float, r00: float, r01: float, r11: float) -> None:
+        P = self._P
+        self._x[V], self._x[W] = zv, zw
+        P[V, :] = 0.0
+        P[:, V] = 0.0
+        P[W, :] = 0.0
+        P[:, W] = 0.0
+        P[V, V], P[V, W], P[W, V], P[W, W] = r00, r01, r01, r11
+
+    def _process_imu(self, t_ns: int, ax: float, ay: float, az: float,
+                     gx: float, gy: float, gz: float) -> str | None:
+        p = self.params
+        if p.gating:
+            reason = self._sat.update(t_ns, ax, ay, az, gx, gy, gz)
+            if reason is not None:
+                self._still.reset()
+                self._advance(t_ns)
+                return reason
+            event = self._lift.update(t_ns, ax, ay, az)
+            if event == "lifted":
+                self._on_lifted(t_ns)
+            elif event == "put_down":
+                self._on_put_down(t_ns)
+            if self._lift.flag.active:
+                self._t_ns = max(self._t_ns or t_ns, t_ns)
+                return "lifted"
+            still = self._still.update(t_ns, ax, ay, az, gx, gy, gz)
+        else:
+            still = False
+        self._advance(t_ns)
+        if not p.use_gyro:
+            return None
+        self._gyro_sum += gz
+        self._gyro_n += 1
+        # Gyro z -> w + b, H = [0 0 0 0 1 1] (hand-written scalar update).
+        x, P = self._x, self._P
+        y = gz - x[W] - x[B]
+        PHt = P[:, W] + P[:, B]
+        S = PHt[W] + PHt[B] + self._r_gyro
+        reason = None
+        if y * y > self._gate1 * S:
+            reason = "gate_gyro"
+        else:
+            K = PHt / S
+            x += K * y
+            x[2] = math.remainder(x[2], TWO_PI)
+            P -= np.outer(K, PHt)
+        if still and self._wheels_quiet(t_ns):
+            r = self._r_still
+            if self._update_vw(t_ns, _IMU, 0.0, 0.0, r[0, 0], 0.0, r[1, 1],
+                               "gate_still") is not None:
+                self.rejected["gate_still"] += 1
+        return reason
+
+    def _wheels_quiet(self, t_ns: int) -> bool:
+        if not self.params.use_wheels or self._wheel_ns is None \
+                or t_ns - self._wheel_ns > 200_000_000:
+            return True  # no wheel evidence: the IMU alone decides (e.g. a handheld rig)
+        q = self.params.still_wheel_speed_mps
+        half = 0.5 * self.robot.wheel_separation_m
+        return abs(self._wheel_v) + half * abs(self._wheel_w) < q
+
+    def _process_wheels(self, t_ns: int, left: float, right: float) -> str | None:
+        p = self.params
+        anchor = self._anchor
+        self._anchor = (t_ns, left, right)
+        if anchor is None:
+            self._gyro_sum, self._gyro_n = 0.0, 0
+            self._advance(t_ns)
+            return None
+        t0, l0, r0 = anchor
+        dt = (t_ns - t0) / NS_PER_S
+        r = self.robot.wheel_radius_m
+        sep = self.robot.wheel_separation_m
+        vl, vr = r * (left - l0) / dt, r * (right - r0) / dt
+        gyro_sum, gyro_n = self._gyro_sum, self._gyro_n
+        self._gyro_sum, self._gyro_n = 0.0, 0
+        if abs(vl) > p.max_wheel_speed_mps or abs(vr) > p.max_wheel_speed_mps:
+            self._advance(t_ns)
+            return "implausible_jump"
+        v, w = 0.5 * (vl + vr), (vr - vl) / sep
+        self._wheel_v, self._wheel_w, self._wheel_ns = v, w, t_ns
+        if self._lift.flag.active:
+            self._t_ns = max(self._t_ns or t_ns, t_ns)
+            return "lifted"
+        fl = p.wheel_speed_noise_fraction * abs(vl) + p.wheel_speed_noise_floor_mps
+        fr = p.wheel_speed_noise_fraction * abs(vr) + p.wheel_speed_noise_floor_mps
+        vl2, vr2 = fl * fl, fr * fr
+        r00, r01, r11 = 0.25 * (vl2 + vr2), 0.5 * (vr2 - vl2) / sep, (vl2 + vr2) / (sep * sep)
+        if p.gating and gyro_n > 0:
+            # Slip test: wheel yaw rate vs the mean bias-corrected gyro over the same interval.
+            d = w - (gyro_sum / gyro_n - self._x[B])
+            var = r11 + self._r_gyro / gyro_n + self._P[B, B]
+            self._slip.update("gyro", t_ns, d / math.sqrt(var))
+        if self._slip.flag.active:
+            k = p.slip_noise_inflation
+            r00, r01, r11 = k * r00, k * r01, k * r11
+        self._advance(t_ns)
+        if not p.use_wheels:
+            return None
+        return self._update_vw(t_ns, _WHEELS, v, w, r00, r01, r11, "gate_wheels")
+
+    def _process_vo(self, t_ns: int, v: float, w: float, a: float, b: float,
+                    d: float) -> str | None:
+        p = self.params
+        if self._lift.flag.active:
+            self._t_ns = max(self._t_ns or t_ns, t_ns)
+            return "lifted"
+        if p.gating and self._wheel_ns is not None and t_ns - self._wheel_ns < 100_000_000:
+            # Slip test: wheel speed vs visual odometry.
+            fl = p.wheel_speed_noise_fraction * abs(self._wheel_v) + p.wheel_speed_noise_floor_mps
+            var = 0.5 * fl * fl + a
+            self._slip.update("visual_odometry", t_ns, (self._wheel_v - v) / math.sqrt(var))
+        self._advance(t_ns)
+        if not p.use_visual_odometry:
+            return None
+        return self._update_vw(t_ns, _VO, v, w, a, b, d, "gate_visual_odometry")
+
+    def _on_lifted(self, t_ns: int) -> None:
+        # Freeze: velocities to zero (known: the pose no longer moves in odom), pose kept.
+        self._advance(t_ns)
+        self._reinit_vw(0.0, 0.0, self.params.initial_speed_std_mps ** 2, 0.0,
+                        self.params.initial_rate_std_radps ** 2)
+        self._still.reset()
+
+    def _on_put_down(self, t_ns: int) -> None:
+        self._flags["needs_relocalization"].set(t_ns)
+        self._reinit_vw(0.0, 0.0, self.params.initial_speed_std_mps ** 2, 0.0,
+                        self.params.initial_rate_std_radps ** 2)
+        self._anchor = None  # the wheels spun while held: re-anchor on the next reading
+        self._still.reset()
