@@ -52,6 +52,7 @@ from hearth_eval.fusion_record import (
     record_drive,
     workspace_root,
 )
+from hearth_fusion import ekf as ekf_core
 
 FLAG_OF_EVENT = {"saturation": "imu_saturated", "slip": "wheel_slip", "lift": "lifted"}
 GOAL_DRIFT_PCT = 1.0
@@ -61,14 +62,6 @@ GOAL_FALSE_ALARMS_PER_10MIN = 1.0
 
 
 # ------------------------------------------------------------------------------ estimators
-
-
-def _ekf_module():
-    try:
-        from hearth_fusion import ekf
-    except ImportError as e:  # the EKF core is not there yet
-        return None, f"hearth_fusion.ekf not importable: {e}"
-    return ekf, None
 
 
 def make_geometry(ekf_mod, robot: dict):
@@ -243,12 +236,8 @@ def evaluate(rec: Recording, workspace: Path, euroc: bool = True) -> dict:
                                            for k, v in events.items()}
 
     runs: dict[str, dict] = {"wheel_only": run_wheel_only(rec)}
-    ekf_mod, why = _ekf_module()
-    if ekf_mod is None:
-        results["ekf"] = {"skipped": why}
-    else:
-        runs["ekf_no_gating"] = run_ekf(rec, ekf_mod, ekf_mod.EkfParams(gating=False))
-        runs["ekf"] = run_ekf(rec, ekf_mod, ekf_mod.EkfParams())
+    runs["ekf_no_gating"] = run_ekf(rec, ekf_core, ekf_core.EkfParams(gating=False))
+    runs["ekf"] = run_ekf(rec, ekf_core, ekf_core.EkfParams())
     for name, run in runs.items():
         v = drift_figures(rec, run["traj"], truth)
         v["replay_wall_s"] = round(run["wall_s"], 2)
@@ -274,14 +263,11 @@ def evaluate(rec: Recording, workspace: Path, euroc: bool = True) -> dict:
                for k in FLAG_OF_EVENT},
         }
     if euroc:
-        if ekf_mod is None:
-            results["euroc"] = {"skipped": why}
-        else:
-            from hearth_eval.fusion_euroc import run_euroc
+        from hearth_eval.fusion_euroc import run_euroc
 
-            geom = make_geometry(ekf_mod, rec.manifest["robot"])
-            results["euroc"] = run_euroc(
-                workspace, lambda: ekf_mod.OdometryEKF(geom, ekf_mod.EkfParams()))
+        geom = make_geometry(ekf_core, rec.manifest["robot"])
+        results["euroc"] = run_euroc(
+            workspace, lambda: ekf_core.OdometryEKF(geom, ekf_core.EkfParams()))
     return results
 
 
