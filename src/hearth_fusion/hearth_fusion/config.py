@@ -98,6 +98,12 @@ class FusionConfig:
         "standard deviation of a wheel's speed at rest (encoder quantization)",
         min=1.0e-5, max=1.0,
     )
+    wheel_yaw_rate_noise_fraction: float = param(
+        _EKF.wheel_yaw_rate_noise_fraction,
+        "standard deviation of the wheels' yaw rate in the filter, as a fraction of that rate "
+        "(tyre scrub and rug slip in turns; not used by the slip test)",
+        min=0.0, max=1.0,
+    )
     still_speed_std_mps: float = param(
         _EKF.still_speed_std_mps, "standard deviation of the zero-speed pseudo-measurement at rest",
         min=1.0e-5, max=1.0,

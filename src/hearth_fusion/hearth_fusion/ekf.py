@@ -109,6 +109,10 @@ class EkfParams:
     gyro_noise_std_radps: float = 0.003  # one gyro z sample (white + quantization + model)
     wheel_speed_noise_fraction: float = 0.02  # per wheel, of that wheel's surface speed
     wheel_speed_noise_floor_mps: float = 0.005  # per wheel, encoder quantization at 50 Hz
+    # The wheels' yaw rate misreads the body's in turns (tyre scrub, rug slip, a wheel against
+    # an edge) in proportion to the rate itself: its noise in the filter, not in the slip test
+    # (so that slip stays detectable while the gyro keeps the heading and its bias honest).
+    wheel_yaw_rate_noise_fraction: float = 0.1
     still_speed_std_mps: float = 0.002  # zero-velocity pseudo-measurement
     still_rate_std_radps: float = 0.001
     max_wheel_speed_mps: float = 3.0  # a faster wheel step is an encoder reset
@@ -531,6 +535,7 @@ class OdometryEKF:
         if self._slip.flag.active:
             k = p.slip_noise_inflation
             r00, r01, r11 = k * r00, k * r01, k * r11
+        r11 += (p.wheel_yaw_rate_noise_fraction * w) ** 2
         self._advance(t_ns)
         if not p.use_wheels:
             return None
