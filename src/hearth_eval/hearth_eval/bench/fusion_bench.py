@@ -6,8 +6,10 @@ that go through the public API (``add_imu`` / ``add_wheels``: validation, the re
 buffer, the detectors, the prediction to the message's stamp and the gated update), the
 median over ``--repeats`` runs. Goal: >= 20,000 updates/s for each.
 
-The node's end-to-end latency from an IMU message to /odom is not measured yet: the field
-``node_imu_to_odom_latency`` is null until the node's part of this benchmark exists.
+Then the node's end-to-end latency from an IMU message to the /odom that reflects it
+(``node_imu_to_odom_latency``): the installed fusion_node in its own process over real DDS,
+yaw-rate steps published by a probe (``hearth_eval.bench.fusion_node_latency``). It includes
+the node's /odom publish period and the EKF's reorder window. ``--no-node`` skips it (null).
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ def run(argv: list[str]) -> dict:
     ap.add_argument("--seconds", type=float, default=20.0,
                     help="simulated seconds of data per run (default 20)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per figure (default 5)")
+    ap.add_argument("--steps", type=int, default=20,
+                    help="yaw-rate steps (up and down) for the node latency (default 20)")
+    ap.add_argument("--hold-s", type=float, default=0.8,
+                    help="seconds each yaw rate is held (default 0.8)")
+    ap.add_argument("--no-node", action="store_true",
+                    help="EKF core only: skip the node latency (null)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -63,11 +71,21 @@ def run(argv: list[str]) -> dict:
     wheel_med = float(np.median(wheel_rates))
     print(f"predict + IMU update:   {imu_med:10.0f} updates/s (median of {args.repeats})")
     print(f"predict + wheel update: {wheel_med:10.0f} updates/s (median of {args.repeats})")
-    print(f"goal: >= {GOAL_UPDATES_PER_S} each; node IMU->/odom latency: not measured yet")
+    print(f"goal: >= {GOAL_UPDATES_PER_S} each")
+    node_latency = None
+    if not args.no_node:
+        from hearth_eval.bench.fusion_node_latency import measure
+
+        node_latency = measure(steps=args.steps, hold_s=args.hold_s)
+        lat, hop = node_latency["latency"], node_latency["dds_hop_odom"]
+        print(f"node IMU->/odom latency: median {lat.get('median_ms')} ms, "
+              f"p95 {lat.get('p95_ms')} ms over {lat['n']} steps "
+              f"({node_latency['steps_missed']} missed); DDS hop /odom: median "
+              f"{hop.get('median_ms')} ms, p95 {hop.get('p95_ms')} ms")
     return {
-        "what": "EKF core only (hearth_fusion.ekf.OdometryEKF through add_imu/add_wheels, "
-                "synthetic drive, one core); the node's IMU->/odom latency is not measured "
-                "yet (null)",
+        "what": "EKF core (hearth_fusion.ekf.OdometryEKF through add_imu/add_wheels, "
+                "synthetic drive, one core): updates/s; node_imu_to_odom_latency: the "
+                "fusion node over DDS (its own 'what'; null with --no-node)",
         "imu_updates_per_s": round(imu_med),
         "wheel_updates_per_s": round(wheel_med),
         "imu_updates_per_s_all": [round(r) for r in imu_rates],
@@ -77,5 +95,5 @@ def run(argv: list[str]) -> dict:
         "imu_messages": len(imu),
         "wheel_messages": len(wheels),
         "repeats": args.repeats,
-        "node_imu_to_odom_latency": None,
+        "node_imu_to_odom_latency": node_latency,
     }
