@@ -3,6 +3,7 @@
 
 import itertools
 import math
+from contextlib import contextmanager
 
 import pytest
 import yaml
@@ -108,146 +109,128 @@ class Probe:
         return self.diags[-1].status[0].level if self.diags else None
 
 
+@contextmanager
+def fusion_with_sensors(travel_m: float = 0.0):
+    """The fusion node under test with its probe, wheels rolling ``travel_m`` and a level
+    IMU; everything stopped and destroyed on exit."""
+    with ros_context() as ctx:
+        node = FusionNode(context=ctx)
+        probe = Probe(ctx)
+        wheels = WheelDriver(probe.node, travel_m=travel_m)
+        imu = ImuDriver(probe.node)
+        try:
+            yield node, probe, wheels, imu
+        finally:
+            wheels.running = imu.running = False
+            node.destroy_node()
+            probe.node.destroy_node()
+
+
 def _values(status: DiagnosticStatus) -> dict[str, str]:
     return {kv.key: kv.value for kv in status.values}
 
 
 def test_at_rest_odom_stays_put_and_diagnostics_are_ok():
-    with ros_context() as ctx:
-        node = FusionNode(context=ctx)
-        probe = Probe(ctx)
-        wheels = WheelDriver(probe.node, travel_m=0.0)
-        imu = ImuDriver(probe.node)
-        try:
-            with Spinner([node, probe.node]) as spin:
-                assert spin.until(lambda: len(probe.odoms) > 100 and imu.sent > 100, 15.0)
-                n_diags = len(probe.diags)
-                assert spin.until(lambda: len(probe.diags) > n_diags + 2, 5.0)
-            for odom in probe.odoms:
-                assert abs(odom.pose.pose.position.x) < 1e-3
-                assert abs(odom.pose.pose.position.y) < 1e-3
-                assert abs(quaternion_msg_to_yaw(odom.pose.pose.orientation)) < 1e-3
-            last = probe.odoms[-1]
-            assert last.header.frame_id == "odom" and last.child_frame_id == "base_link"
-            assert last.pose.covariance[14] == last.pose.covariance[21] == 1.0e6  # z, roll
-            assert last.twist.covariance[7] == 1.0e6  # lateral speed: not estimated
-            status = probe.diags[-1].status[0]
-            values = _values(status)
-            assert status.level == DiagnosticStatus.OK, status.message
-            for flag in FLAGS:
-                assert values[flag] == "false"
-                assert f"{flag}_since_s" in values
-            assert values["rejected_total"] == "0"
-            assert int(values["imu_received"]) > 0
-        finally:
-            wheels.running = imu.running = False
-            node.destroy_node()
-            probe.node.destroy_node()
+    with fusion_with_sensors() as (node, probe, _wheels, imu):
+        with Spinner([node, probe.node]) as spin:
+            assert spin.until(lambda: len(probe.odoms) > 100 and imu.sent > 100, 15.0)
+            n_diags = len(probe.diags)
+            assert spin.until(lambda: len(probe.diags) > n_diags + 2, 5.0)
+        for odom in probe.odoms:
+            assert abs(odom.pose.pose.position.x) < 1e-3
+            assert abs(odom.pose.pose.position.y) < 1e-3
+            assert abs(quaternion_msg_to_yaw(odom.pose.pose.orientation)) < 1e-3
+        last = probe.odoms[-1]
+        assert last.header.frame_id == "odom" and last.child_frame_id == "base_link"
+        assert last.pose.covariance[14] == last.pose.covariance[21] == 1.0e6  # z, roll
+        assert last.twist.covariance[7] == 1.0e6  # lateral speed: not estimated
+        status = probe.diags[-1].status[0]
+        values = _values(status)
+        assert status.level == DiagnosticStatus.OK, status.message
+        for flag in FLAGS:
+            assert values[flag] == "false"
+            assert f"{flag}_since_s" in values
+        assert values["rejected_total"] == "0"
+        assert int(values["imu_received"]) > 0
 
 
 def test_odom_follows_one_metre_of_wheel_travel():
-    with ros_context() as ctx:
-        node = FusionNode(context=ctx)
-        probe = Probe(ctx)
-        driver = WheelDriver(probe.node, travel_m=1.0)
-        imu = ImuDriver(probe.node)  # level, no turn: agrees with the wheels
-        try:
-            assert spin_until(
-                [node, probe.node], lambda: node.last_wheels_ns is not None, timeout_s=10.0
-            )
-            driver.rolling = True
-            odoms = probe.odoms
+    # the IMU is level, with no turn: it agrees with the wheels
+    with fusion_with_sensors(travel_m=1.0) as (node, probe, driver, _imu):
+        assert spin_until(
+            [node, probe.node], lambda: node.last_wheels_ns is not None, timeout_s=10.0
+        )
+        driver.rolling = True
+        odoms = probe.odoms
 
-            def arrived() -> bool:
-                return (
-                    driver.position_m >= 1.0
-                    and bool(odoms)
-                    and abs(odoms[-1].pose.pose.position.x - 1.0) <= 0.005
-                    and abs(odoms[-1].twist.twist.linear.x) < 1e-3  # wheels stopped
-                )
-
-            assert spin_until([node, probe.node], arrived, timeout_s=15.0), (
-                f"last /odom x = {odoms[-1].pose.pose.position.x if odoms else None}"
+        def arrived() -> bool:
+            return (
+                driver.position_m >= 1.0
+                and bool(odoms)
+                and abs(odoms[-1].pose.pose.position.x - 1.0) <= 0.005
+                and abs(odoms[-1].twist.twist.linear.x) < 1e-3  # wheels stopped
             )
-            odom = odoms[-1]
-            assert abs(odom.pose.pose.position.y) < 1e-2
-            assert abs(quaternion_msg_to_yaw(odom.pose.pose.orientation)) < 1e-2
-            assert odom.pose.covariance[0] > 0.0  # var(x) grew over the metre
-            assert odom.pose.covariance[35] > 0.0  # var(yaw)
-            assert odom.twist.covariance[0] > 0.0  # var(v)
-            assert odom.twist.covariance[35] > 0.0  # var(w)
-            stamps = [o.header.stamp.sec * 10**9 + o.header.stamp.nanosec for o in odoms]
-            assert all(b > a for a, b in itertools.pairwise(stamps))
-            # Smooth: no step between consecutive outputs (10 ms apart; 5 mm at 0.5 m/s) much
-            # beyond the drive's own, and no step back beyond a few millimetres.
-            steps = [
-                b.pose.pose.position.x - a.pose.pose.position.x
-                for a, b in itertools.pairwise(odoms)
-            ]
-            assert max(steps) < 0.02
-            assert min(steps) > -0.005
-        finally:
-            driver.running = imu.running = False
-            node.destroy_node()
-            probe.node.destroy_node()
+
+        assert spin_until([node, probe.node], arrived, timeout_s=15.0), (
+            f"last /odom x = {odoms[-1].pose.pose.position.x if odoms else None}"
+        )
+        odom = odoms[-1]
+        assert abs(odom.pose.pose.position.y) < 1e-2
+        assert abs(quaternion_msg_to_yaw(odom.pose.pose.orientation)) < 1e-2
+        assert odom.pose.covariance[0] > 0.0  # var(x) grew over the metre
+        assert odom.pose.covariance[35] > 0.0  # var(yaw)
+        assert odom.twist.covariance[0] > 0.0  # var(v)
+        assert odom.twist.covariance[35] > 0.0  # var(w)
+        stamps = [o.header.stamp.sec * 10**9 + o.header.stamp.nanosec for o in odoms]
+        assert all(b > a for a, b in itertools.pairwise(stamps))
+        # Smooth: no step between consecutive outputs (10 ms apart; 5 mm at 0.5 m/s) much
+        # beyond the drive's own, and no step back beyond a few millimetres.
+        steps = [
+            b.pose.pose.position.x - a.pose.pose.position.x
+            for a, b in itertools.pairwise(odoms)
+        ]
+        assert max(steps) < 0.02
+        assert min(steps) > -0.005
 
 
 def test_an_imu_burst_at_full_scale_flags_saturation_with_its_start_time():
-    with ros_context() as ctx:
-        node = FusionNode(context=ctx)
-        probe = Probe(ctx)
-        wheels = WheelDriver(probe.node, travel_m=0.0)
-        imu = ImuDriver(probe.node)
-        try:
-            with Spinner([node, probe.node]) as spin:
-                assert spin.until(lambda: len(probe.odoms) > 20, 10.0)
-                burst_start_s = probe.node.get_clock().now().nanoseconds / 1e9
-                # A bump: the accelerometer clips at full scale on x.
-                imu.accel = (ACCEL_FULL_SCALE_MPS2, 0.0, GRAVITY_MPS2)
-                assert spin.until(lambda: probe.values().get("imu_saturated") == "true", 10.0)
-            values = probe.values()
-            since_s = float(values["imu_saturated_since_s"])
-            assert burst_start_s - 0.5 <= since_s <= burst_start_s + 5.0
-            assert int(values["imu_saturated_count"]) >= 1
-            assert probe.level() == DiagnosticStatus.WARN
-            assert "imu_saturated" in probe.diags[-1].status[0].message
-        finally:
-            wheels.running = imu.running = False
-            node.destroy_node()
-            probe.node.destroy_node()
+    with fusion_with_sensors() as (node, probe, _wheels, imu):
+        with Spinner([node, probe.node]) as spin:
+            assert spin.until(lambda: len(probe.odoms) > 20, 10.0)
+            burst_start_s = probe.node.get_clock().now().nanoseconds / 1e9
+            # A bump: the accelerometer clips at full scale on x.
+            imu.accel = (ACCEL_FULL_SCALE_MPS2, 0.0, GRAVITY_MPS2)
+            assert spin.until(lambda: probe.values().get("imu_saturated") == "true", 10.0)
+        values = probe.values()
+        since_s = float(values["imu_saturated_since_s"])
+        assert burst_start_s - 0.5 <= since_s <= burst_start_s + 5.0
+        assert int(values["imu_saturated_count"]) >= 1
+        assert probe.level() == DiagnosticStatus.WARN
+        assert "imu_saturated" in probe.diags[-1].status[0].message
 
 
 def test_low_power_mode_and_nan_imu_readings_show_in_diagnostics():
-    with ros_context() as ctx:
-        node = FusionNode(context=ctx)
-        probe = Probe(ctx)
+    with fusion_with_sensors() as (node, probe, _wheels, imu):
         power = probe.node.create_publisher(String, "/power_mode", LATCHED)
-        wheels = WheelDriver(probe.node, travel_m=0.0)
-        imu = ImuDriver(probe.node)
-        try:
-            with Spinner([node, probe.node]) as spin:
-                assert spin.until(lambda: bool(probe.diags) and bool(probe.odoms), 10.0)
-                assert probe.values()["low_power"] == "false"
-                power.publish(String(data="low"))
-                assert spin.until(lambda: probe.values().get("low_power") == "true", 10.0)
-                assert float(probe.values()["low_power_since_s"]) > 0.0
-                assert probe.level() == DiagnosticStatus.WARN
+        with Spinner([node, probe.node]) as spin:
+            assert spin.until(lambda: bool(probe.diags) and bool(probe.odoms), 10.0)
+            assert probe.values()["low_power"] == "false"
+            power.publish(String(data="low"))
+            assert spin.until(lambda: probe.values().get("low_power") == "true", 10.0)
+            assert float(probe.values()["low_power_since_s"]) > 0.0
+            assert probe.level() == DiagnosticStatus.WARN
 
-                imu.accel = (math.nan, 0.0, GRAVITY_MPS2)
+            imu.accel = (math.nan, 0.0, GRAVITY_MPS2)
 
-                def nan_rejected() -> bool:
-                    v = probe.values()
-                    return int(v.get("rejected_total", 0)) > 0 and int(
-                        v.get(NAN_REJECT_KEY, 0)) > 0
+            def nan_rejected() -> bool:
+                v = probe.values()
+                return int(v.get("rejected_total", 0)) > 0 and int(
+                    v.get(NAN_REJECT_KEY, 0)) > 0
 
-                assert spin.until(nan_rejected, 10.0), probe.values()
-                assert node.rejected()[NAN_REJECT_KEY.removeprefix("rejected_")] > 0
-                power.publish(String(data="normal"))
-                assert spin.until(lambda: probe.values().get("low_power") == "false", 10.0)
-        finally:
-            wheels.running = imu.running = False
-            node.destroy_node()
-            probe.node.destroy_node()
+            assert spin.until(nan_rejected, 10.0), probe.values()
+            assert node.rejected()[NAN_REJECT_KEY.removeprefix("rejected_")] > 0
+            power.publish(String(data="normal"))
+            assert spin.until(lambda: probe.values().get("low_power") == "false", 10.0)
 
 
 def test_visual_odometry_reaches_the_ekf():
