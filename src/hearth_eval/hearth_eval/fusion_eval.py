@@ -8,7 +8,8 @@
    re-simulating).
 2. Replays the recorded sensor streams, in the order the simulator delivered them, into
    (a) wheel-only odometry (``WheelOdometry``), (b) the EKF without gating
-   (``EkfParams(gating=False)``: wheels + gyro, no gates and no detectors), (c) the full EKF.
+   (``EkfParams(gating=False, fuse_wheel_yaw_rate_with_gyro=True)``: wheels + gyro
+   fused naively, no gates and no detectors), (c) the full EKF.
 3. Drift over the ~100 m drive (before the normal driving), the lift bridged by the true
    transform (:mod:`hearth_eval.fusion_metrics`); also each segment on its own (before the
    lift, after the put-down) and the pose change each estimator made while the robot was held.
@@ -236,7 +237,8 @@ def evaluate(rec: Recording, workspace: Path, euroc: bool = True) -> dict:
                                            for k, v in events.items()}
 
     runs: dict[str, dict] = {"wheel_only": run_wheel_only(rec)}
-    runs["ekf_no_gating"] = run_ekf(rec, ekf_core, ekf_core.EkfParams(gating=False))
+    runs["ekf_no_gating"] = run_ekf(rec, ekf_core, ekf_core.EkfParams(
+        gating=False, fuse_wheel_yaw_rate_with_gyro=True))
     runs["ekf"] = run_ekf(rec, ekf_core, ekf_core.EkfParams())
     for name, run in runs.items():
         v = drift_figures(rec, run["traj"], truth)

@@ -69,6 +69,7 @@ class Scenario:
     inflation_m: float
     lookahead_m: float
     pause_s: float
+    initial_rest_s: float  # standing still after switch-on: the filter's static initialisation
     drive: tuple  # (x, y) or (x, y, speed_mps) tuples and the string "lift"
     lift: Lift | None
     normal_duration_s: float
@@ -109,6 +110,7 @@ def load_scenario(path: str | Path | None = None, quick: bool = False) -> Scenar
         start=(float(x), float(y), math.radians(float(yaw_deg))),
         speed_mps=float(base["speed_mps"]), inflation_m=float(base["inflation_m"]),
         lookahead_m=float(base["lookahead_m"]), pause_s=float(base.get("pause_s", 0.5)),
+        initial_rest_s=float(base.get("initial_rest_s", base.get("pause_s", 0.5))),
         drive=tuple(drive),
         lift=None if not lift else Lift(
             (float(lift["put_down"][0]), float(lift["put_down"][1]),
@@ -323,7 +325,7 @@ def record_drive(scn: Scenario, *, progress=None) -> Recording:
         step_for(PUT_DOWN_SETTLE_S)
         segments["settled_ns"] = sim.t_ns
 
-    step_for(scn.pause_s)
+    step_for(scn.initial_rest_s)
     for k, item in enumerate(scn.drive):
         if item == "lift":
             lift()

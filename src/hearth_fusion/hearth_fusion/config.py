@@ -57,6 +57,11 @@ class FusionConfig:
     use_visual_odometry: bool = param(
         _EKF.use_visual_odometry, "fuse /slam/visual_odometry's speed and yaw rate"
     )
+    fuse_wheel_yaw_rate_with_gyro: bool = param(
+        _EKF.fuse_wheel_yaw_rate_with_gyro,
+        "fuse the wheels' yaw rate even beside a healthy gyro (false: the wheels then give the "
+        "speed only, their yaw rate feeds the slip test; true: the naive fusion)",
+    )
     # Process noise.
     accel_noise_mps2_per_sqrt_hz: float = param(
         _EKF.accel_noise_mps2_per_sqrt_hz,
@@ -103,6 +108,12 @@ class FusionConfig:
         "standard deviation of the wheels' yaw rate in the filter, as a fraction of that rate "
         "(tyre scrub and rug slip in turns; not used by the slip test)",
         min=0.0, max=1.0,
+    )
+    gyro_fresh_s: float = param(
+        _EKF.gyro_fresh_s,
+        "the wheels give their yaw rate to the filter only when no unsaturated gyro sample is "
+        "this recent (the gyro saturated, or silent)",
+        min=0.005, max=1.0,
     )
     still_speed_std_mps: float = param(
         _EKF.still_speed_std_mps, "standard deviation of the zero-speed pseudo-measurement at rest",

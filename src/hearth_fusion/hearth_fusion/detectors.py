@@ -4,8 +4,9 @@ Each detector is fed samples in time order by ``OdometryEKF`` and keeps a ``Flag
 EKF decides what a flag does to the filter. See ``docs/model.md`` for the reasoning behind
 every threshold.
 
-- ``SaturationDetector``: any IMU axis within a margin of its full scale -> the sample is
-  rejected, and every sample for a hold-off after the last saturated one.
+- ``SaturationDetector``: any axis of the accelerometer (of the gyro) within a margin of its
+  full scale -> that sensor's reading is rejected, and so is every reading of it for a
+  hold-off after its last saturated one.
 - ``SlipDetector``: normalized disagreements (wheel yaw rate - gyro, wheel speed - visual
   odometry) are low-pass filtered per channel; beyond ``on`` (in units of the filtered
   statistic's own standard deviation) for ``window_s`` -> slip; below ``off`` on every channel
@@ -72,7 +73,13 @@ def _alpha(dt_s: float, tau_s: float) -> float:
 
 
 class SaturationDetector:
-    """Rejects IMU samples with any axis within ``margin`` of full scale, plus a hold-off."""
+    """Per sensor of the IMU: a triad with any axis within ``margin`` of its full scale is
+    rejected, and so is that triad for a hold-off after its last saturated sample.
+
+    The accelerometer and the gyro are separate sensors with their own full scales: a bump
+    that clips the accelerometer (the usual case, a 2 cm sill gives > 4 g) leaves the gyro's
+    reading valid, and the gyro is what keeps the heading through the jolt.
+    """
 
     def __init__(self, accel_full_scale_mps2: float, gyro_full_scale_radps: float,
                  margin: float, holdoff_s: float) -> None:
@@ -80,22 +87,29 @@ class SaturationDetector:
         self.gyro_limit = (1.0 - margin) * gyro_full_scale_radps
         self.holdoff_ns = round(holdoff_s * NS_PER_S)
         self.flag = FlagState()
-        self._last_saturated_ns: int | None = None
+        self._last_ns = [None, None]  # last saturated sample of (accel, gyro)
+
+    def _triad(self, k: int, t_ns: int, saturated: bool) -> str | None:
+        if saturated:
+            self._last_ns[k] = t_ns
+            return "saturated"
+        last = self._last_ns[k]
+        if last is not None and t_ns - last < self.holdoff_ns:
+            return "saturation_holdoff"
+        return None
 
     def update(self, t_ns: int, ax: float, ay: float, az: float,
-               gx: float, gy: float, gz: float) -> str | None:
-        """None when the sample is usable, else "saturated" or "saturation_holdoff"."""
+               gx: float, gy: float, gz: float) -> tuple[str | None, str | None]:
+        """(accel reason, gyro reason): None where that triad is usable, else "saturated" or
+        "saturation_holdoff"."""
         la, lg = self.accel_limit, self.gyro_limit
-        if (abs(ax) >= la or abs(ay) >= la or abs(az) >= la
-                or abs(gx) >= lg or abs(gy) >= lg or abs(gz) >= lg):
-            self._last_saturated_ns = t_ns
+        accel = self._triad(0, t_ns, abs(ax) >= la or abs(ay) >= la or abs(az) >= la)
+        gyro = self._triad(1, t_ns, abs(gx) >= lg or abs(gy) >= lg or abs(gz) >= lg)
+        if "saturated" in (accel, gyro):
             self.flag.set(t_ns)
-            return "saturated"
-        if self.flag.active:
-            if t_ns - self._last_saturated_ns < self.holdoff_ns:
-                return "saturation_holdoff"
+        elif accel is None and gyro is None and self.flag.active:
             self.flag.clear()
-        return None
+        return accel, gyro
 
 
 class _Channel:

@@ -56,8 +56,8 @@ REJECT_REASONS = (
     "too_old",  # older than the last processed stamp (beyond the reorder window)
     "bad_covariance",  # visual odometry covariance not symmetric positive definite
     "implausible_jump",  # a wheel moved faster than max_wheel_speed_mps: encoder reset
-    "saturated",  # an IMU axis within saturation_margin of full scale
-    "saturation_holdoff",  # IMU sample within saturation_holdoff_s of a saturated one
+    "saturated",  # accel or gyro reading with an axis within saturation_margin of full scale
+    "saturation_holdoff",  # that sensor within saturation_holdoff_s of a saturated reading
     "lifted",  # wheels, gyro or visual odometry while the robot is lifted (pose frozen)
     "gate_wheels",  # Mahalanobis gate (2 dof)
     "gate_gyro",  # Mahalanobis gate (1 dof)
@@ -94,6 +94,9 @@ class EkfParams:
     use_gyro: bool = True
     use_wheels: bool = True
     use_visual_odometry: bool = True
+    # Fuse the wheels' yaw rate even beside a healthy gyro (the naive fusion of the "no
+    # gating" baseline); false: with a fresh, unsaturated gyro the wheels give the speed only.
+    fuse_wheel_yaw_rate_with_gyro: bool = False
 
     # Process noise (power spectral densities given as their square roots).
     accel_noise_mps2_per_sqrt_hz: float = 1.0  # white linear acceleration, m/s^2/sqrt(Hz)
@@ -113,6 +116,8 @@ class EkfParams:
     # an edge) in proportion to the rate itself: its noise in the filter, not in the slip test
     # (so that slip stays detectable while the gyro keeps the heading and its bias honest).
     wheel_yaw_rate_noise_fraction: float = 0.1
+    # The wheels give (v, w) while no unsaturated gyro sample is this recent, else v only.
+    gyro_fresh_s: float = 0.05
     still_speed_std_mps: float = 0.002  # zero-velocity pseudo-measurement
     still_rate_std_radps: float = 0.001
     max_wheel_speed_mps: float = 3.0  # a faster wheel step is an encoder reset
@@ -237,6 +242,8 @@ class OdometryEKF:
         self._wheel_ns: int | None = None
         self._gyro_sum = 0.0  # raw gyro z since the last wheel update, for the slip test
         self._gyro_n = 0
+        self._gyro_ok_ns: int | None = None  # last unsaturated gyro sample
+        self._gyro_fresh_ns = round(p.gyro_fresh_s * NS_PER_S)
         self._gate_fail_since = [None, None, None]
 
     # ------------------------------------------------------------------ inputs
@@ -409,8 +416,13 @@ class OdometryEKF:
             self._t_ns = t_ns
 
     def _update_vw(self, t_ns: int, sensor: int, zv: float, zw: float,
-                   r00: float, r01: float, r11: float, gate_reason: str) -> str | None:
-        """Measurement (v, w) with covariance R: H = [0 0 0 1 0 0; 0 0 0 0 1 0]."""
+                   r00: float, r01: float, r11: float, gate_reason: str,
+                   gyro_vouches: bool = False) -> str | None:
+        """Measurement (v, w) with covariance R: H = [0 0 0 1 0 0; 0 0 0 0 1 0].
+
+        ``gyro_vouches``: a healthy gyro confirms the yaw rate at 200 Hz, so a sensor gated out
+        for long re-initialises the speed only (wheels at rest while the body turns: slip).
+        """
         x, P = self._x, self._P
         yv, yw = zv - x[V], zw - x[W]
         s00, s01, s11 = P[V, V] + r00, P[V, W] + r01, P[W, W] + r11
@@ -425,7 +437,10 @@ class OdometryEKF:
                 self._gate_fail_since[sensor] = t_ns
             elif t_ns - since >= self._lockout_ns:
                 # Gated out for too long: the velocity state, not the sensor, is wrong.
-                self._reinit_vw(zv, zw, r00, r01, r11)
+                if gyro_vouches:
+                    self._reinit_v(zv, r00)
+                else:
+                    self._reinit_vw(zv, zw, r00, r01, r11)
                 self._gate_fail_since[sensor] = None
                 return None
             return gate_reason
@@ -437,6 +452,12 @@ class OdometryEKF:
         P -= K @ PHt.T
         P[:] = 0.5 * (P + P.T)
         return None
+
+    def _reinit_v(self, zv: float, r00: float) -> None:
+        P = self._P
+        P[V, :] = 0.0
+        P[:, V] = 0.0
+        self._x[V], P[V, V] = zv, r00
 
     def _reinit_vw(self, zv: float, zw: float, r00: float, r01: float, r11: float) -> None:
         P = self._P
@@ -450,26 +471,32 @@ class OdometryEKF:
     def _process_imu(self, t_ns: int, ax: float, ay: float, az: float,
                      gx: float, gy: float, gz: float) -> str | None:
         p = self.params
+        accel_reason = gyro_reason = None
+        still = False
         if p.gating:
-            reason = self._sat.update(t_ns, ax, ay, az, gx, gy, gz)
-            if reason is not None:
+            accel_reason, gyro_reason = self._sat.update(t_ns, ax, ay, az, gx, gy, gz)
+            if accel_reason is not None:
+                # A clipped (or just-clipped) accelerometer says nothing about lift or rest.
                 self._still.reset()
-                self._advance(t_ns)
-                return reason
-            event = self._lift.update(t_ns, ax, ay, az)
-            if event == "lifted":
-                self._on_lifted(t_ns)
-            elif event == "put_down":
-                self._on_put_down(t_ns)
+            else:
+                event = self._lift.update(t_ns, ax, ay, az)
+                if event == "lifted":
+                    self._on_lifted(t_ns)
+                elif event == "put_down":
+                    self._on_put_down(t_ns)
             if self._lift.flag.active:
                 self._t_ns = max(self._t_ns or t_ns, t_ns)
                 return "lifted"
-            still = self._still.update(t_ns, ax, ay, az, gx, gy, gz)
-        else:
-            still = False
+            if accel_reason is None and gyro_reason is None:
+                still = self._still.update(t_ns, ax, ay, az, gx, gy, gz)
+            elif gyro_reason is None:
+                self._still.reset()
         self._advance(t_ns)
+        if gyro_reason is not None:
+            return gyro_reason
         if not p.use_gyro:
-            return None
+            return accel_reason
+        self._gyro_ok_ns = t_ns
         self._gyro_sum += gz
         self._gyro_n += 1
         # Gyro z -> w + b, H = [0 0 0 0 1 1] (hand-written scalar update).
@@ -490,7 +517,7 @@ class OdometryEKF:
             if self._update_vw(t_ns, _IMU, 0.0, 0.0, r[0, 0], 0.0, r[1, 1],
                                "gate_still") is not None:
                 self.rejected["gate_still"] += 1
-        return reason
+        return reason or accel_reason
 
     def _wheels_quiet(self, t_ns: int) -> bool:
         if not self.params.use_wheels or self._wheel_ns is None \
@@ -539,7 +566,46 @@ class OdometryEKF:
         self._advance(t_ns)
         if not p.use_wheels:
             return None
-        return self._update_vw(t_ns, _WHEELS, v, w, r00, r01, r11, "gate_wheels")
+        gyro_fresh = self._gyro_ok_ns is not None \
+            and t_ns - self._gyro_ok_ns <= self._gyro_fresh_ns
+        # At rest means the wheels still AND the gyro's mean over the same interval agreeing
+        # (a turn starts within one encoder tick: the wheels read zero, the gyro does not).
+        at_rest = self._wheels_quiet(t_ns) and (
+            gyro_n == 0 or abs(gyro_sum / gyro_n - self._x[B])
+            <= p.still_gyro_std_radps + 3.0 * math.sqrt(self._P[B, B]))
+        if not p.fuse_wheel_yaw_rate_with_gyro and gyro_fresh and not at_rest:
+            # Moving, the gyro measures the yaw rate 50x better than the wheels, whose error is
+            # not white (tyre scrub in turns, a wheel slipping): their yaw rate would only pull
+            # the heading and the bias. They give the speed; their yaw rate is the slip test's.
+            # Wheels at rest read a yaw rate of exactly zero: that one is kept (it is what makes
+            # the bias observable on a robot whose motors hum, where the IMU is never quiet).
+            return self._update_v(t_ns, v, r00)
+        return self._update_vw(t_ns, _WHEELS, v, w, r00, r01, r11, "gate_wheels",
+                               gyro_vouches=gyro_fresh and not p.fuse_wheel_yaw_rate_with_gyro)
+
+    def _update_v(self, t_ns: int, zv: float, r00: float) -> str | None:
+        """Measurement v with variance r00: H = [0 0 0 1 0 0] (wheels beside a healthy gyro)."""
+        x, P = self._x, self._P
+        y = zv - x[V]
+        S = P[V, V] + r00
+        if y * y > self._gate1 * S:
+            since = self._gate_fail_since[_WHEELS]
+            if since is None:
+                self._gate_fail_since[_WHEELS] = t_ns
+            elif t_ns - since >= self._lockout_ns:
+                # Gated out for too long: the speed state, not the sensor, is wrong.
+                self._reinit_v(zv, r00)
+                self._gate_fail_since[_WHEELS] = None
+                return None
+            return "gate_wheels"
+        self._gate_fail_since[_WHEELS] = None
+        PHt = P[:, V].copy()
+        K = PHt / S
+        x += K * y
+        x[2] = math.remainder(x[2], TWO_PI)
+        P -= np.outer(K, PHt)
+        P[:] = 0.5 * (P + P.T)
+        return None
 
     def _process_vo(self, t_ns: int, v: float, w: float, a: float, b: float,
                     d: float) -> str | None:
