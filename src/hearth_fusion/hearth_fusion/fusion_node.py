@@ -43,6 +43,7 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import String
+from std_srvs.srv import Trigger
 
 from hearth_common.config import ConfigError
 from hearth_common.frames import FramePublisher
@@ -147,6 +148,8 @@ class FusionNode(Node):
             TwistWithCovarianceStamped, "/slam/visual_odometry", self._on_visual_odometry, 10
         )
         self.create_subscription(String, "/power_mode", self._on_power_mode, LATCHED)
+        # V-SLAM calls this once it has relocalized after a put-down.
+        self.create_service(Trigger, "/fusion/relocalized", self._on_relocalized)
 
         self.create_timer(1.0 / cfg.publish_rate_hz, self._publish_odometry)
         self.create_timer(1.0 / cfg.diagnostics_rate_hz, self._publish_diagnostics)
@@ -236,6 +239,15 @@ class FusionNode(Node):
         reason = self.ekf.add_visual_odometry(stamp_ns, t.linear.x, t.angular.z, cov)
         if reason is not None:
             self._warn_rejected("/slam/visual_odometry", reason)
+
+    def _on_relocalized(self, request: Trigger.Request,
+                        response: Trigger.Response) -> Trigger.Response:
+        was = self.ekf.flags["needs_relocalization"].active
+        self.ekf.reset_relocalization()
+        response.success = True
+        response.message = ("needs_relocalization cleared" if was
+                            else "needs_relocalization was not set")
+        return response
 
     def _on_power_mode(self, msg: String) -> None:
         self.counts["power_mode_received"] += 1

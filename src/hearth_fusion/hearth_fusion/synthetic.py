@@ -112,3 +112,15 @@ def feed(ekf, messages) -> list[str | None]:
         else:
             results.append(ekf.add_visual_odometry(t_ns, *payload))
     return results
+
+
+def lift_accel_z(t_s: float, t0_s: float) -> float:
+    """Vertical acceleration (m/s^2, to add to the specific force) of a hand lifting the robot
+    at ``t0_s``, as the simulator does: a smoothstep rise of 0.3 m in 0.8 s, held and carried
+    3.5 s, lowered in 0.8 s (lifted from t0_s to t0_s + 5.1 s)."""
+    h, rise = 0.3, 0.8
+
+    def acc(u: float) -> float:
+        return h * (6.0 - 12.0 * u) / (rise * rise) if 0.0 <= u <= 1.0 else 0.0
+
+    return acc((t_s - t0_s) / rise) - acc((t_s - (t0_s + rise + 3.5)) / rise)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hearth_fusion.ekf import REJECT_REASONS, EkfParams, OdometryEKF, RobotGeometry
-from hearth_fusion.synthetic import GEOMETRY, generate
+from hearth_fusion.synthetic import GEOMETRY, generate, lift_accel_z
 
 GEO = RobotGeometry(**GEOMETRY)
 G = 9.80665
@@ -233,16 +233,6 @@ def test_wheel_speed_disagreeing_with_visual_odometry_is_slip():
 
 
 # ---------------------------------------------------------------------- lift
-def _lift_accel_z(t: float, t0: float) -> float:
-    """Smoothstep rise of 0.3 m in 0.8 s, hold 2 s, carry 1.5 s, lower 0.8 s (the sim's)."""
-    h, T = 0.3, 0.8
-
-    def acc(u: float) -> float:
-        return h * (6.0 - 12.0 * u) / (T * T) if 0.0 <= u <= 1.0 else 0.0
-
-    return acc((t - t0) / T) - acc((t - (t0 + T + 3.5)) / T)
-
-
 def test_lift_freezes_the_pose_flags_lifted_then_needs_relocalization():
     t_lift = 4.0
     t_down = t_lift + 0.8 + 3.5 + 0.8
@@ -250,7 +240,7 @@ def test_lift_freezes_the_pose_flags_lifted_then_needs_relocalization():
     for i, (t, a, g) in enumerate(s.imu):
         t_s = t / NS
         if t_lift <= t_s < t_down:
-            a = [a[0] - 0.0, a[1], a[2] + _lift_accel_z(t_s, t_lift)]
+            a = [a[0] - 0.0, a[1], a[2] + lift_accel_z(t_s, t_lift)]
             if 5.0 < t_s < 8.0:  # carried and turned by a hand
                 a = [a[0] + 0.5 * math.sin(3 * t_s), a[1], a[2]]
             s.imu[i] = (t, a, g)

@@ -15,6 +15,7 @@ from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import String
+from std_srvs.srv import Trigger
 from tf2_msgs.msg import TFMessage
 
 from hearth_common.config import ConfigError
@@ -23,6 +24,7 @@ from hearth_common.qos import LATCHED, SENSOR
 from hearth_common.testing import Spinner, ros_context, spin_until
 from hearth_description.robot_model import default_robot_yaml, load_robot_params
 from hearth_fusion.fusion_node import FLAGS, FusionNode
+from hearth_fusion.synthetic import lift_accel_z
 
 ROBOT = load_robot_params()
 WHEEL_RADIUS_M = ROBOT.wheels.radius_m
@@ -207,6 +209,30 @@ def test_an_imu_burst_at_full_scale_flags_saturation_with_its_start_time():
         assert int(values["imu_saturated_count"]) >= 1
         assert probe.level() == DiagnosticStatus.WARN
         assert "imu_saturated" in probe.diags[-1].status[0].message
+
+
+def test_a_put_down_needs_relocalization_until_slam_says_it_relocalized():
+    with fusion_with_sensors() as (node, probe, _wheels, imu):
+        client = probe.node.create_client(Trigger, "/fusion/relocalized")
+        with Spinner([node, probe.node]) as spin:
+            assert spin.until(lambda: len(probe.odoms) > 20, 10.0)
+            t0 = probe.node.get_clock().now().nanoseconds / 1e9
+
+            def lift_profile() -> bool:  # the IMU of a robot picked up, carried, put down
+                t = probe.node.get_clock().now().nanoseconds / 1e9
+                imu.accel = (0.0, 0.0, GRAVITY_MPS2 + lift_accel_z(t, t0 + 0.2))
+                return probe.values().get("needs_relocalization") == "true"
+
+            assert spin.until(lift_profile, 15.0)
+            assert int(probe.values()["lifted_count"]) == 1
+            assert probe.values()["lifted"] == "false"
+            assert client.wait_for_service(timeout_sec=5.0)
+            future = client.call_async(Trigger.Request())
+            assert spin.until(future.done, 5.0)
+            assert future.result().success
+            assert "cleared" in future.result().message
+            assert spin.until(
+                lambda: probe.values().get("needs_relocalization") == "false", 5.0)
 
 
 def test_low_power_mode_and_nan_imu_readings_show_in_diagnostics():
