@@ -215,7 +215,10 @@ def detection_figures(rec: Recording, run: dict, events: dict) -> dict:
 
 def evaluate(rec: Recording, workspace: Path, euroc: bool = True) -> dict:
     truth = truth_trajectory(rec)
-    events = ground_truth_events(rec.arrays)
+    robot = rec.manifest["robot"]
+    events = ground_truth_events(
+        rec.arrays, (robot["accel_full_scale_mps2"], robot["gyro_full_scale_radps"]),
+        ekf_core.EkfParams().saturation_margin)  # the 2 %
     seg = rec.manifest["segments"]
     results: dict = {
         "recording": rec.manifest.get("path"),

@@ -190,7 +190,8 @@ class _Recorder:
     def take(self, out, sim, cmd: tuple[float, float]) -> None:
         for s in out.imu:
             self.imu.append((s.t_ns, out.t_ns, *s.accel_mps2, *s.gyro_radps,
-                             s.accel_saturated, s.gyro_saturated))
+                             s.accel_saturated, s.gyro_saturated,
+                             *s.accel_signal_mps2, *s.gyro_signal_radps))
         for w in out.wheels:
             r = w.reading
             self.wheels.append((w.t_ns, out.t_ns, *r.positions_rad, *r.velocities_radps,
@@ -203,7 +204,7 @@ class _Recorder:
             self.cmd.append((t.t_ns, *cmd))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        imu = np.array(self.imu, dtype=object).reshape(-1, 10)
+        imu = np.array(self.imu, dtype=object).reshape(-1, 16)
         wh = np.array(self.wheels, dtype=object).reshape(-1, 8)
         tr = np.array(self.truth, dtype=object).reshape(-1, 18)
         cm = np.array(self.cmd, dtype=object).reshape(-1, 3)
@@ -214,6 +215,8 @@ class _Recorder:
             "imu_gyro_radps": imu[:, 5:8].astype(float),
             "imu_accel_saturated": imu[:, 8].astype(bool),
             "imu_gyro_saturated": imu[:, 9].astype(bool),
+            "imu_accel_signal_mps2": imu[:, 10:13].astype(float),  # noise-free, pre-ADC
+            "imu_gyro_signal_radps": imu[:, 13:16].astype(float),
             "wheel_t_ns": wh[:, 0].astype(np.int64),
             "wheel_arrival_ns": wh[:, 1].astype(np.int64),
             "wheel_pos_rad": wh[:, 2:4].astype(float),
@@ -348,7 +351,7 @@ def record_drive(scn: Scenario, *, progress=None) -> Recording:
     arrays = rec.arrays()
     manifest = {
         "kind": "hearth fusion recording",
-        "format": 1,
+        "format": 2,  # 2: the IMU's noise-free signal arrays
         "scenario": scn.to_dict(),
         "robot": robot_geometry_dict(robot),
         "sim": {"render_cameras": False, "physics_rate_hz": cfg.physics_rate_hz,

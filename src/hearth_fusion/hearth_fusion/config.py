@@ -211,6 +211,15 @@ class FusionConfig:
         "a tilt beyond this for lift_tilt_min_s also means lifted (a floor robot never tilts "
         "so far)", min=0.01, max=1.5,
     )
+    lift_max_accel_mps2: float = param(
+        _EKF.lift_max_accel_mps2,
+        "a pick-up's upward push stays under this (m/s^2 above 1 g): a sill's jolt, above it, "
+        "does not start a lift", min=1.0, max=100.0,
+    )
+    lift_max_horizontal_mps2: float = param(
+        _EKF.lift_max_horizontal_mps2,
+        "and its horizontal specific force (low-passed) stays under this", min=0.1, max=100.0,
+    )
     lift_tilt_min_s: float = param(
         _EKF.lift_tilt_min_s, "how long a tilt must last to flag lifted", min=0.0, max=10.0,
     )

@@ -185,8 +185,10 @@ class SlipDetector:
 class LiftDetector:
     """Pick-up and put-down from the accelerometer (z up in base_link, 1 g at rest).
 
-    Lifted when the low-passed vertical specific force exceeds 1 g by ``threshold`` for
-    ``pulse_min_s`` (the hand accelerating the robot upwards), or the robot is tilted by more
+    Lifted when the low-passed vertical specific force exceeds 1 g by ``threshold`` (and by no
+    more than ``max_up``, with the low-passed horizontal force under ``max_horizontal``) for
+    ``pulse_min_s`` (the hand accelerating the robot upwards: smooth, moderate, vertical; a
+    sill's jolt is none of these), or the robot is tilted by more
     than ``tilt_rad`` for ``tilt_min_s`` (a floor robot never is). Put down after, in order, a
     downward pulse, an upward (landing: the hand stops the descent, the floor stops the robot)
     pulse, and the accelerometer settling within ``settle_mps2`` of (0, 0, g) for
@@ -195,8 +197,11 @@ class LiftDetector:
 
     def __init__(self, threshold_mps2: float, pulse_min_s: float, tau_s: float,
                  settle_mps2: float, settle_s: float, min_lift_s: float,
-                 tilt_rad: float, tilt_min_s: float) -> None:
+                 tilt_rad: float, tilt_min_s: float, max_up_mps2: float = 8.0,
+                 max_horizontal_mps2: float = 3.0) -> None:
         self.threshold = threshold_mps2
+        self.max_up = max_up_mps2
+        self.max_horizontal = max_horizontal_mps2
         self.pulse_min_ns = round(pulse_min_s * NS_PER_S)
         self.tau_s = tau_s
         self.settle = settle_mps2
@@ -229,9 +234,13 @@ class LiftDetector:
 
         up = self._fz > self.threshold
         down = self._fz < -self.threshold
-        self._up_since = (self._up_since or t_ns) if up else None
+        # A pick-up starts with a smooth, moderate, vertical push; a bump's jolt is violent
+        # and has a horizontal part: it never starts a lift (once lifted, any up pulse counts).
+        lifting = up and self._fz < self.max_up and self._fxy < self.max_horizontal
+        starts = lifting if not self.flag.active else up
+        self._up_since = (self._up_since or t_ns) if starts else None
         self._down_since = (self._down_since or t_ns) if down else None
-        up_pulse = up and t_ns - self._up_since >= self.pulse_min_ns
+        up_pulse = starts and t_ns - self._up_since >= self.pulse_min_ns
         down_pulse = down and t_ns - self._down_since >= self.pulse_min_ns
 
         if not self.flag.active:

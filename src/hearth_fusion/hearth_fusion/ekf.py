@@ -150,6 +150,8 @@ class EkfParams:
     lift_min_s: float = 0.5
     lift_tilt_rad: float = 0.35  # 20 deg
     lift_tilt_min_s: float = 0.5
+    lift_max_accel_mps2: float = 8.0  # a hand lifts at under 0.8 g; a sill's jolt is more
+    lift_max_horizontal_mps2: float = 3.0  # and pushes mostly upwards (a jolt does not)
 
     # Rest (zero-velocity update).
     still_filter_tau_s: float = 0.2
@@ -220,7 +222,8 @@ class OdometryEKF:
                                   p.slip_window_s, p.slip_clear_s)
         self._lift = LiftDetector(p.lift_accel_threshold_mps2, p.lift_pulse_min_s,
                                   p.lift_filter_tau_s, p.lift_settle_mps2, p.lift_settle_s,
-                                  p.lift_min_s, p.lift_tilt_rad, p.lift_tilt_min_s)
+                                  p.lift_min_s, p.lift_tilt_rad, p.lift_tilt_min_s,
+                                  p.lift_max_accel_mps2, p.lift_max_horizontal_mps2)
         self._still = StillDetector(p.still_filter_tau_s, p.still_accel_std_mps2,
                                     p.still_gyro_std_radps, p.still_min_s)
         self._flags["imu_saturated"] = self._sat.flag

@@ -45,6 +45,10 @@ class ImuSample:
     gyro_radps: np.ndarray  # (3,) angular rate in imu_link
     accel_saturated: bool
     gyro_saturated: bool
+    # Evaluation only: the noise-free signal the sample measures (true mean + bias, before the
+    # noise and the ADC), so that "near full scale" can be judged without the sensor's noise.
+    accel_signal_mps2: np.ndarray | None = None
+    gyro_signal_radps: np.ndarray | None = None
 
 
 def adc(values: np.ndarray, full_scale: float, bits: int) -> tuple[np.ndarray, bool]:
@@ -91,11 +95,11 @@ class SimImu:
         if k == 0:
             raise RuntimeError("SimImu.read before any sample was added")
         noise = self.rng.normal(0.0, 1.0, (2, k, 3)) * np.sqrt(k)
-        accel = (self._accel[:k] + self.accel_bias_mps2
-                 + noise[0] * self.accel_noise_std_mps2).mean(axis=0)
-        gyro = (self._gyro[:k] + self.gyro_bias_radps
-                + noise[1] * self.gyro_noise_std_radps).mean(axis=0)
+        accel_signal = self._accel[:k].mean(axis=0) + self.accel_bias_mps2
+        gyro_signal = self._gyro[:k].mean(axis=0) + self.gyro_bias_radps
+        accel = accel_signal + (noise[0] * self.accel_noise_std_mps2).mean(axis=0)
+        gyro = gyro_signal + (noise[1] * self.gyro_noise_std_radps).mean(axis=0)
         self._k = 0
         accel, accel_sat = adc(accel, self.accel_full_scale_mps2, self.adc_bits)
         gyro, gyro_sat = adc(gyro, self.gyro_full_scale_radps, self.adc_bits)
-        return ImuSample(t_ns, accel, gyro, accel_sat, gyro_sat)
+        return ImuSample(t_ns, accel, gyro, accel_sat, gyro_sat, accel_signal, gyro_signal)
