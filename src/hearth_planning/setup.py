@@ -17,7 +17,7 @@ setup(
     zip_safe=True,
     maintainer="hearth maintainers",
     maintainer_email="maintainers@hearth-robotics.org",
-    description="Global planner for hearth: A* on the inflated map, nav2 actions, /plan.",
+    description="Global planner for hearth: cost-aware A*, navigability memory, nav2 actions.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
     entry_points={

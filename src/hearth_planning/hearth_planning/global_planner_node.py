@@ -1,23 +1,30 @@
-"""Global planner node: plain 8-connected A* on the inflated map (issue 2 foundation).
+"""Global planner node: cost-aware A* on the whole home, with a navigability memory.
 
 Inputs: the map (``map_yaml`` file, republished on /map, or /map from V-SLAM), goals from the
 ``navigate_to_pose`` action or /goal_pose (rviz), the robot's pose from TF
-``global_frame -> robot_frame``. Outputs: /plan (nav_msgs/Path in the map frame; an empty path
+``global_frame -> robot_frame``, and /local_planner/blocked (std_msgs/Bool, true while the
+local planner makes no progress). Outputs: /plan (nav_msgs/Path in the map frame; an empty path
 means "stop"), action feedback and results, and ``compute_path_to_pose`` for path queries.
+
+The node converts and calls the ROS-free cores: :mod:`~hearth_planning.costmap` (built once per
+map), :mod:`~hearth_planning.grid_astar` (the search; one planner per costmap and memory
+state, keeping its search trees for replans), :mod:`~hearth_planning.regions` and
+:mod:`~hearth_planning.navigability` (the memory, saved to ``<memory_dir>/<home>.json`` after
+each change).
 
 The ``navigate_to_pose`` execute callback is a coroutine that waits on a future completed by
 the node's progress timer, so navigation never blocks an executor thread: the node works under
-``rclpy.spin`` (single-threaded) as well as under a MultiThreadedExecutor.
-
-Obstacles are inflated by the robot's radius (``base.radius_m``, read once at start from
-``robot_params_file``, hearth_description's robot.yaml by default) plus the planner's
-``inflation_margin_m``. A bad robot file stops the node with one line.
+``rclpy.spin`` (single-threaded) as well as under a MultiThreadedExecutor. It replans when
+/local_planner/blocked rises, when a /map update changes the cost of a cell of the path or
+the memory of a region on it, and every ``replan_period_s`` if that is set; feedback's
+``number_of_recoveries`` counts the replans.
 """
 
 from __future__ import annotations
 
 import array
 import math
+import os
 import sys
 import threading
 import time
@@ -31,6 +38,7 @@ from nav_msgs.msg import OccupancyGrid, Path
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
 from rclpy.node import Node
 from rclpy.task import Future
+from std_msgs.msg import Bool
 
 from hearth_common.config import ConfigError
 from hearth_common.frames import FrameBuffer, TransformError
@@ -39,17 +47,25 @@ from hearth_common.msg_conversions import all_finite, quaternion_msg_to_yaw, yaw
 from hearth_common.node_config import declare_config, run_node
 from hearth_common.qos import LATCHED
 from hearth_description.robot_model import RobotParams, default_robot_yaml, load_robot_params
-from hearth_planning.config import GlobalPlannerConfig, inflation_radius_m
-from hearth_planning.grid_astar import GridPlanner, PlanError
+from hearth_planning.config import (
+    GlobalPlannerConfig,
+    configured_regions,
+    cost_params,
+    inflation_radius_m,
+    memory_file,
+    memory_params,
+)
+from hearth_planning.costmap import Costmap
+from hearth_planning.grid_astar import GridPlanner, PlanError, PlanResult, warm_up
+from hearth_planning.heuristic import Landmarks, build_landmarks
 from hearth_planning.map_io import MapError, OccupancyMap, load_map
-from hearth_planning.paths import remaining_length
+from hearth_planning.navigability import MemoryFileError, NavigabilityMemory
+from hearth_planning.paths import remaining_length, resample
+from hearth_planning.regions import Region, detect_regions, region_passable
 
 NODE_CONFIG = GlobalPlannerConfig
 
-START_WARNING = (
-    "cost-aware planning, smoothing and navigability memory not implemented yet (issue 5): "
-    "plain 8-connected A* on the inflated map"
-)
+BLOCKED_TOPIC = "/local_planner/blocked"
 
 _NAV = NavigateToPose.Result
 _CPP = ComputePathToPose.Result
@@ -71,10 +87,15 @@ class _Navigation:
     goal: PoseStamped  # in the global frame
     started_ns: int
     done: Future = field(default_factory=Future)
-    path: np.ndarray | None = None
+    path: np.ndarray | None = None  # (N, 2) corners of the current plan
+    target_xy: tuple[float, float] | None = None  # the goal planned to (moved if substituted)
+    note: str = ""  # why the goal was moved, if it was
     planned_ns: int = 0
     pose_ok_ns: int = 0
     last_tf_error: str = ""
+    replans: int = 0
+    replan_reason: str = ""  # set by callbacks; the progress step replans
+    region_id: str | None = None  # the region the robot is in
 
 
 class GlobalPlannerNode(Node):
@@ -85,19 +106,33 @@ class GlobalPlannerNode(Node):
         robot_yaml = self.cfg.robot_params_file or default_robot_yaml()
         self.robot: RobotParams = load_robot_params(robot_yaml)
         self.inflation_radius_m = inflation_radius_m(self.cfg, self.robot.base)
-        self.get_logger().warning(START_WARNING)
+        self.cost_params = cost_params(self.cfg, self.inflation_radius_m)
         self.get_logger().info(
-            f"obstacles inflated by {self.inflation_radius_m:g} m: the robot's radius "
-            f"{self.robot.base.radius_m:g} m ({robot_yaml}) + inflation_margin_m "
-            f"{self.cfg.inflation_margin_m:g} m"
+            f"robot centre kept {self.inflation_radius_m:g} m from obstacles: the robot's "
+            f"radius {self.robot.base.radius_m:g} m ({robot_yaml}) + inflation_margin_m "
+            f"{self.cfg.inflation_margin_m:g} m; extra cost decays to 0 at "
+            f"{self.cfg.cost_inflation_radius_m:g} m"
         )
+        warm_up()  # compile or load the search kernels now, not at the first goal
         self._lock = threading.RLock()
         self._step_lock = threading.Lock()
+        self._costmap: Costmap | None = None
         self._planner: GridPlanner | None = None
-        self._map_msg: OccupancyGrid | None = None
+        self._planner_key: tuple | None = None
+        self._landmarks: tuple[Costmap, Landmarks] | None = None
+        self._closing = False
         self._nav: _Navigation | None = None
+        self._blocked = False
         self.rejected_maps = 0
         self.rejected_goals = 0
+        self.callback_errors = 0
+        self.blocked_reports = 0
+        self.memory_error = ""  # why the memory file could not be used, if it could not
+
+        self._memory_path = memory_file(self.cfg)
+        self.memory = self._load_memory()
+        for region in configured_regions(self.cfg):
+            self.memory.add_configured(region)
 
         self._frames = FrameBuffer(self)
         self._plan_pub = self.create_publisher(Path, "/plan", 10)
@@ -107,7 +142,8 @@ class GlobalPlannerNode(Node):
                 occ_map = load_map(self.cfg.map_yaml)
             except MapError as exc:
                 raise ConfigError(f"parameter 'map_yaml': {exc}") from exc
-            self._set_map(occ_map)
+            # A map file is not an observation of today's doors: detect regions only.
+            self._set_map(occ_map, observe=False)
             self._map_msg = occupancy_grid_msg(occ_map, self.cfg.global_frame, self._now_msg())
             self._map_pub = self.create_publisher(OccupancyGrid, "/map", LATCHED)
             self._map_pub.publish(self._map_msg)
@@ -119,6 +155,7 @@ class GlobalPlannerNode(Node):
             self.create_subscription(OccupancyGrid, "/map", self._on_map, LATCHED)
 
         self.create_subscription(PoseStamped, "/goal_pose", self._on_goal_pose, 10)
+        self.create_subscription(Bool, BLOCKED_TOPIC, self._on_blocked, 10)
         self._nav_server = ActionServer(
             self,
             NavigateToPose,
@@ -139,12 +176,122 @@ class GlobalPlannerNode(Node):
         self._self_client = ActionClient(self, NavigateToPose, "navigate_to_pose")
         self.create_timer(1.0 / self.cfg.feedback_rate_hz, self._on_progress_timer)
 
+    # -- navigability memory -------------------------------------------------------------------
+
+    def _load_memory(self) -> NavigabilityMemory:
+        params = memory_params(self.cfg)
+        path = self._memory_path
+        home = path.stem if path is not None else ""
+        if path is None or not path.exists():
+            return NavigabilityMemory(params, home)
+        try:
+            memory = NavigabilityMemory.load(path, params)
+        except MemoryFileError as exc:
+            kept = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            try:
+                os.replace(path, kept)
+                where = f"the bad file is kept as {kept}"
+            except OSError as move_exc:
+                where = f"the bad file could not be moved aside ({move_exc})"
+            self.memory_error = str(exc)
+            self.get_logger().error(
+                f"navigability memory unusable: {exc}; starting a fresh memory, {where}"
+            )
+            return NavigabilityMemory(params, home)
+        memory.home = home
+        n_obs = sum(len(e.observations) for e in memory.entries.values())
+        self.get_logger().info(
+            f"navigability memory {path}: {len(memory.entries)} regions, {n_obs} observations"
+        )
+        return memory
+
+    def _save_memory(self) -> None:
+        if self._memory_path is None:
+            return
+        try:
+            with self._lock:
+                self.memory.save(self._memory_path, time.time())
+        except OSError as exc:
+            self.get_logger().warning(
+                f"navigability memory not saved to {self._memory_path}: {exc}",
+                throttle_duration_sec=1.0,
+            )
+
+    def _observe(self, region: Region, passable: bool, source: str) -> bool:
+        with self._lock:
+            recorded = self.memory.observe(region.id, passable, time.time(), source)
+        if recorded:
+            self.get_logger().info(
+                f"memory: {region.id} {'passable' if passable else 'NOT passable'} ({source}), "
+                f"p_passable now {self.memory.p_passable(region.id, time.time()):.2f}"
+            )
+        return recorded
+
     # -- map -----------------------------------------------------------------------------------
 
-    def _set_map(self, occ_map: OccupancyMap) -> None:
-        planner = GridPlanner(occ_map, self.inflation_radius_m, self.cfg.lethal_occupancy)
+    def _set_map(self, occ_map: OccupancyMap, observe: bool) -> None:
+        costmap = Costmap(occ_map, self.cost_params)
+        changed: list[Region] = []
         with self._lock:
-            self._planner = planner
+            added = []
+            if self.cfg.detect_regions:
+                added = self.memory.merge_detected(
+                    detect_regions(costmap, self.cfg.region_max_width_m)
+                )
+            regions = self.memory.regions
+        recorded = False
+        if observe:
+            for region in regions:
+                passable = region_passable(costmap, region)
+                if passable is None:
+                    continue
+                with self._lock:
+                    history = self.memory.entries[region.id].observations
+                    before = history[-1].passable if history else None
+                if self._observe(region, passable, "map"):
+                    recorded = True
+                    if before is not None and before != passable:
+                        changed.append(region)  # it opened or closed
+        if added or recorded:
+            self._save_memory()
+        with self._lock:
+            old, self._costmap = self._costmap, costmap
+            self._planner = None
+            nav = self._nav
+        if self.cfg.heuristic_landmarks > 0:
+            threading.Thread(
+                target=self._build_landmarks, args=(costmap,), name="landmarks", daemon=True
+            ).start()
+        if added:
+            self.get_logger().info(f"{len(added)} new doorways/narrow passages in the memory")
+        if nav is not None and nav.path is not None and not nav.done.done():
+            reason = _path_change(old, costmap, nav.path, changed)
+            if reason:
+                nav.replan_reason = reason
+
+    def _build_landmarks(self, costmap: Costmap) -> None:
+        """The map's cached heuristic, built beside the executor; given up when a newer map
+        arrives or the node closes."""
+        try:
+            t0 = time.perf_counter()
+            landmarks = build_landmarks(
+                costmap,
+                self.cfg.heuristic_landmarks,
+                should_stop=lambda: self._closing or self._costmap is not costmap,
+            )
+            if landmarks is None:
+                return
+            with self._lock:
+                if self._costmap is not costmap:
+                    return
+                self._landmarks = (costmap, landmarks)
+                self._planner = None  # the next plan uses them
+            self.get_logger().info(
+                f"heuristic: {len(landmarks.cells)} landmarks in "
+                f"{(time.perf_counter() - t0) * 1e3:.0f} ms"
+            )
+        except Exception as exc:  # a thread never raises: plans go on with the octile distance
+            self._callback_error("landmark heuristic", exc)
 
     def _on_map(self, msg: OccupancyGrid) -> None:
         try:
@@ -152,31 +299,110 @@ class GlobalPlannerNode(Node):
             if frame and frame != self.cfg.global_frame:
                 raise MapError(f"map is in frame '{frame}', expected '{self.cfg.global_frame}'")
             occ_map = occupancy_map_from_msg(msg)
-            self._set_map(occ_map)
+            self._set_map(occ_map, observe=True)
         except (MapError, ValueError) as exc:
             self.rejected_maps += 1
             self.get_logger().warning(
                 f"/map rejected ({self.rejected_maps} so far): {exc}", throttle_duration_sec=1.0
             )
             return
+        except Exception as exc:  # a callback never raises
+            self._callback_error("/map", exc)
+            return
         self.get_logger().info(
             f"/map received: {occ_map.width}x{occ_map.height} cells at {occ_map.resolution_m:.3g} m"
         )
 
+    def _current_planner(self) -> GridPlanner | None:
+        """The planner for the current costmap and memory penalties (rebuilt when either
+        changes, so that replans towards one goal reuse its search tree otherwise)."""
+        with self._lock:
+            costmap = self._costmap
+            if costmap is None:
+                return None
+            penalties = {
+                rid: round(p, 2) for rid, p in self.memory.penalties_m(time.time()).items()
+            }
+            key = tuple(sorted(penalties.items()))
+            if (
+                self._planner is None
+                or self._planner.costmap is not costmap
+                or self._planner_key != key
+            ):
+                layer = self.memory.penalty_layer(costmap, penalties)
+                landmarks = None
+                if self._landmarks is not None and self._landmarks[0] is costmap:
+                    landmarks = self._landmarks[1]
+                self._planner = GridPlanner(
+                    costmap,
+                    layer if layer.any() else None,
+                    smooth=self.cfg.smooth_path,
+                    landmarks=landmarks,
+                )
+                self._planner_key = key
+            return self._planner
+
+    # -- the local planner's blocked signal ----------------------------------------------------
+
+    def _on_blocked(self, msg: Bool) -> None:
+        try:
+            rising = bool(msg.data) and not self._blocked
+            self._blocked = bool(msg.data)
+            if not rising:
+                return
+            self.blocked_reports += 1
+            with self._lock:
+                nav = self._nav
+            if nav is None or nav.done.done() or nav.path is None:
+                return
+            region = None
+            try:
+                rx, ry, _ = self._robot_pose()
+                region = self._region_ahead(nav.path, rx, ry)
+            except TransformError:
+                pass
+            if region is not None and self._observe(region, False, "blocked"):
+                self._save_memory()
+            if self.cfg.replan_on_blocked:
+                nav.replan_reason = "the local planner reported it is blocked" + (
+                    f" at {region.id}" if region is not None else ""
+                )
+        except Exception as exc:  # a callback never raises
+            self._callback_error(BLOCKED_TOPIC, exc)
+
+    def _region_ahead(self, path: np.ndarray, rx: float, ry: float) -> Region | None:
+        """The first region that the path crosses within blocked_region_range_m ahead of the
+        robot (from the path point nearest to it)."""
+        rng = self.cfg.blocked_region_range_m
+        pts = resample(path, 0.05)
+        i = int(np.argmin(np.hypot(pts[:, 0] - rx, pts[:, 1] - ry)))
+        ahead = pts[i:]
+        along = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(ahead, axis=0).T))))
+        with self._lock:
+            regions = self.memory.regions
+        for x, y in ahead[along <= rng]:
+            for region in regions:
+                if region.contains(x, y):
+                    return region
+        return None
+
     # -- goals ---------------------------------------------------------------------------------
 
     def _on_goal_pose(self, msg: PoseStamped) -> None:
-        if not self._self_client.server_is_ready():
-            self.get_logger().warning(
-                "/goal_pose ignored: navigate_to_pose server not ready yet",
-                throttle_duration_sec=1.0,
+        try:
+            if not self._self_client.server_is_ready():
+                self.get_logger().warning(
+                    "/goal_pose ignored: navigate_to_pose server not ready yet",
+                    throttle_duration_sec=1.0,
+                )
+                return
+            self.get_logger().info(
+                f"/goal_pose: navigating to ({msg.pose.position.x:.2f}, "
+                f"{msg.pose.position.y:.2f}) in '{msg.header.frame_id}'"
             )
-            return
-        self.get_logger().info(
-            f"/goal_pose: navigating to ({msg.pose.position.x:.2f}, {msg.pose.position.y:.2f}) "
-            f"in '{msg.header.frame_id}'"
-        )
-        self._self_client.send_goal_async(NavigateToPose.Goal(pose=msg))
+            self._self_client.send_goal_async(NavigateToPose.Goal(pose=msg))
+        except Exception as exc:  # a callback never raises
+            self._callback_error("/goal_pose", exc)
 
     def _goal_in_global_frame(self, goal: PoseStamped, result_type, what: str) -> PoseStamped:
         """The ``what`` ("goal", "start") pose in the global frame (x, y, yaw); raises _RequestError
@@ -208,17 +434,32 @@ class GlobalPlannerNode(Node):
     def _robot_pose(self) -> tuple[float, float, float]:
         return self._frames.lookup_pose2d(self.cfg.global_frame, self.cfg.robot_frame)
 
+    def _plan(self, start_xy: tuple[float, float], goal: PoseStamped) -> PlanResult:
+        """Plan on the current map and memory; PlanError or _RequestError(UNKNOWN)."""
+        planner = self._current_planner()
+        if planner is None:
+            raise _RequestError(_CPP.UNKNOWN, "no map yet (nothing received on /map)")
+        return planner.plan(
+            start_xy,
+            (goal.pose.position.x, goal.pose.position.y),
+            self.cfg.goal_substitute_radius_m,
+        )
+
+    def _path_msg(self, plan: PlanResult, goal: PoseStamped) -> Path:
+        end = PoseStamped()
+        end.header = goal.header
+        end.pose.position.x, end.pose.position.y = plan.goal_xy
+        end.pose.orientation = goal.pose.orientation
+        return path_msg(resample(plan.points, self.cfg.plan_spacing_m), end, self._now_msg())
+
     # -- compute_path_to_pose ------------------------------------------------------------------
 
     def _execute_compute_path(self, handle) -> ComputePathToPose.Result:
         t0 = time.perf_counter()
         req = handle.request
         result = ComputePathToPose.Result()
+        plan = None
         try:
-            with self._lock:
-                planner = self._planner
-            if planner is None:
-                raise _RequestError(_CPP.UNKNOWN, "no map yet (nothing received on /map)")
             goal = self._goal_in_global_frame(req.goal, _CPP, "goal")
             if req.use_start:
                 start = self._goal_in_global_frame(req.start, _CPP, "start")
@@ -231,26 +472,33 @@ class GlobalPlannerNode(Node):
                         _CPP.TF_ERROR,
                         f"no robot pose ({self.cfg.global_frame} -> {self.cfg.robot_frame}): {exc}",
                     ) from exc
-            plan = planner.plan(start_xy, (goal.pose.position.x, goal.pose.position.y))
+            plan = self._plan(start_xy, goal)
+            result.path = self._path_msg(plan, goal)
+            result.error_msg = plan.goal_note
         except PlanError as exc:
             result.error_code, result.error_msg = getattr(_CPP, exc.code), str(exc)
         except _RequestError as exc:
             result.error_code, result.error_msg = exc.code, str(exc)
-        else:
-            result.path = path_msg(plan.points, goal, self._now_msg())
+        except Exception as exc:  # no exception escapes the node
+            self.callback_errors += 1
+            result.error_code, result.error_msg = _CPP.UNKNOWN, f"internal error: {exc!r}"
         elapsed = time.perf_counter() - t0
         result.planning_time = _duration(elapsed)
-        if result.error_code == _CPP.NONE:
-            handle.succeed()
-            self.get_logger().info(
-                f"compute_path_to_pose: {len(result.path.poses)} poses, "
-                f"{plan.length_m:.2f} m, in {elapsed * 1e3:.1f} ms"
-            )
-        else:
-            handle.abort()
-            self.get_logger().warning(
-                f"compute_path_to_pose failed ({result.error_code}): {result.error_msg}"
-            )
+        try:
+            if result.error_code == _CPP.NONE:
+                handle.succeed()
+                self.get_logger().info(
+                    f"compute_path_to_pose: {len(result.path.poses)} poses, "
+                    f"{plan.length_m:.2f} m, in {elapsed * 1e3:.1f} ms"
+                    + (f" ({plan.goal_note})" if plan.goal_note else "")
+                )
+            else:
+                handle.abort()
+                self.get_logger().warning(
+                    f"compute_path_to_pose failed ({result.error_code}): {result.error_msg}"
+                )
+        except Exception as exc:  # e.g. the goal was already terminal
+            self._callback_error("compute_path_to_pose", exc)
         return result
 
     # -- navigate_to_pose ----------------------------------------------------------------------
@@ -321,29 +569,37 @@ class GlobalPlannerNode(Node):
                     )
                 return
             nav.pose_ok_ns = now
-            gx, gy = nav.goal.pose.position.x, nav.goal.pose.position.y
+            self._note_traversal(nav, rx, ry)
             replan_due = self.cfg.replan_period_s > 0.0 and (
                 (now - nav.planned_ns) * 1e-9 >= self.cfg.replan_period_s
             )
-            if nav.path is None or replan_due:
-                with self._lock:
-                    planner = self._planner
-                if planner is None:
-                    self._finish(
-                        nav, "abort", _NAV.UNKNOWN, "no map yet (nothing received on /map)"
-                    )
-                    return
+            if nav.path is None or nav.replan_reason or replan_due:
+                reason = nav.replan_reason or "replan_period_s elapsed"
+                nav.replan_reason = ""
                 try:
-                    plan = planner.plan((rx, ry), (gx, gy))
+                    plan = self._plan((rx, ry), nav.goal)
                 except PlanError as exc:
                     # nav2's bt_navigator passes the planner's error code through likewise.
                     self._finish(nav, "abort", getattr(_CPP, exc.code), str(exc))
                     return
+                except _RequestError as exc:
+                    self._finish(nav, "abort", _NAV.UNKNOWN, str(exc))
+                    return
+                if nav.path is not None:
+                    nav.replans += 1
+                    self.get_logger().info(
+                        f"navigate_to_pose: replan {nav.replans} ({reason}): "
+                        f"{plan.length_m:.2f} m"
+                    )
+                elif plan.goal_note:
+                    self.get_logger().info(f"navigate_to_pose: {plan.goal_note}")
                 nav.path, nav.planned_ns = plan.points, now
-                self._plan_pub.publish(path_msg(plan.points, nav.goal, self._now_msg()))
+                nav.target_xy, nav.note = plan.goal_xy, plan.goal_note
+                self._plan_pub.publish(self._path_msg(plan, nav.goal))
+            gx, gy = nav.target_xy
             dist = math.hypot(gx - rx, gy - ry)
             if dist <= self.cfg.goal_tolerance_m:
-                self._finish(nav, "succeed", _NAV.NONE, "")
+                self._finish(nav, "succeed", _NAV.NONE, nav.note)
                 self.get_logger().info(f"navigate_to_pose: goal reached ({dist:.3f} m away)")
                 return
             remaining = remaining_length(nav.path, (rx, ry))
@@ -354,12 +610,22 @@ class GlobalPlannerNode(Node):
             fb.current_pose.pose.orientation = yaw_to_quaternion_msg(ryaw)
             fb.navigation_time = _duration((now - nav.started_ns) * 1e-9)
             fb.estimated_time_remaining = _duration(remaining / self.cfg.nominal_speed_mps)
-            fb.number_of_recoveries = 0
+            fb.number_of_recoveries = min(nav.replans, 32767)
             fb.distance_remaining = float(remaining)
             nav.handle.publish_feedback(fb)
         except Exception as exc:  # never let a navigation hang on an unexpected error
+            self.callback_errors += 1
             self.get_logger().error(f"navigate_to_pose: unexpected error: {exc!r}")
             self._finish(nav, "abort", _NAV.UNKNOWN, f"internal error: {exc!r}")
+
+    def _note_traversal(self, nav: _Navigation, rx: float, ry: float) -> None:
+        """The robot inside a region is an observation that the region is passable."""
+        with self._lock:
+            region = self.memory.region_at(rx, ry)
+        rid = region.id if region is not None else None
+        if rid is not None and rid != nav.region_id and self._observe(region, True, "traversed"):
+            self._save_memory()
+        nav.region_id = rid
 
     def _finish(
         self, nav: _Navigation, outcome: str, code: int, message: str, clear: bool = True
@@ -383,6 +649,13 @@ class GlobalPlannerNode(Node):
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _callback_error(self, where: str, exc: Exception) -> None:
+        self.callback_errors += 1
+        self.get_logger().error(
+            f"{where}: unexpected error ({self.callback_errors} so far): {exc!r}",
+            throttle_duration_sec=1.0,
+        )
+
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
 
@@ -390,11 +663,34 @@ class GlobalPlannerNode(Node):
         return self.get_clock().now().to_msg()
 
     def destroy_node(self) -> None:
+        self._closing = True
         self._nav_server.destroy()
         self._path_server.destroy()
         self._self_client.destroy()
         self._frames.close()
         super().destroy_node()
+
+
+def _path_change(
+    old: Costmap | None, new: Costmap, path: np.ndarray, changed_regions: list[Region]
+) -> str:
+    """Why a new map calls for a replan of ``path`` (empty: it does not)."""
+    if old is None or not old.same_grid(new):
+        return "the map's grid changed"
+    pts = resample(path, 0.5 * new.resolution_m)
+    rc = np.floor(new.world_to_grid(pts)).astype(int)
+    h, w = new.shape
+    rc[:, 0] = np.clip(rc[:, 0], 0, h - 1)
+    rc[:, 1] = np.clip(rc[:, 1], 0, w - 1)
+    before = old.multiplier[rc[:, 0], rc[:, 1]]
+    after = new.multiplier[rc[:, 0], rc[:, 1]]
+    # (the distance transform is float32: equal maps may differ in the last digits far away)
+    if not np.allclose(before, after, rtol=1e-4, atol=0.0):
+        return "the map changed on the path"
+    for region in changed_regions:
+        if any(region.contains(x, y) for x, y in pts):
+            return f"the memory of {region.id} changed"
+    return ""
 
 
 def _duration(seconds: float) -> Duration:

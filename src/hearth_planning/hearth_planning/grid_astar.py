@@ -1,36 +1,40 @@
-"""8-connected A* on an occupancy map inflated by the robot's radius (ROS-free).
+"""The global planner's search: cost-aware A* on a :class:`~hearth_planning.costmap.Costmap`,
+then shortcutting under line of sight (ROS-free).
 
-* A cell is *blocked* when it is unknown (-1) or at least ``lethal_occupancy`` (an obstacle).
-* A cell is *traversable* when it is not blocked and its centre lies farther than the
-  inflation radius (the robot's radius, plus any margin the caller wants) from the centre of
-  every obstacle cell (the convention of nav2's inscribed inflation; distances from
-  ``scipy.ndimage.distance_transform_edt``). Unknown cells are untraversable but are not
-  inflated.
-* Moves go to the 8 neighbours at cost ``resolution`` (straight) or ``resolution * sqrt(2)``
-  (diagonal). A diagonal move needs both cells it squeezes between to be passable, so a path
-  never cuts the corner of an obstacle cell. The octile distance is the heuristic: it equals the
-  cost of the cheapest move sequence on an empty grid, so it is admissible and consistent and
-  the path found is a shortest 8-connected path.
-* A robot whose start cell is inside the inflation (too close to an obstacle, but not in one)
-  may leave it: from such a cell a move may enter another inflated cell only if that cell is
-  strictly farther from the obstacles. Once in traversable space the path stays there.
+``GridPlanner(costmap, penalty).plan(start_xy, goal_xy)``:
 
-The path runs from the exact start through the centres of the cells in between to the exact
-goal. Errors are :class:`PlanError` with a nav2 ``ComputePathToPose`` error name as ``code``.
+1. checks the request (nav2's ComputePathToPose error names, in nav2's priority order: start
+   outside the map, goal outside, start occupied, goal occupied, no valid path);
+2. lets a start inside the inflation *escape* first: the shortest run of moves, each to a cell
+   strictly farther from the obstacles, that reaches a traversable cell;
+3. answers "unreachable" at once from the costmap's connected components;
+4. runs the compiled A* (:mod:`hearth_planning.astar_kernel`) backwards from the goal, with
+   cost multipliers ``costmap.multiplier + penalty`` (the navigability memory's extra cost
+   per metre, 0 elsewhere) and the octile distance, or the costmap's landmark heuristic
+   (:mod:`hearth_planning.heuristic`), as heuristic; the search tree is kept per goal, so
+   that a replan towards the same goal resumes it instead of starting over;
+5. shortcuts the optimal grid path (:mod:`hearth_planning.line_of_sight`): never costlier,
+   never into inflated space.
+
+With ``goal_substitute_radius_m > 0``, a goal in an obstacle, in the inflation, in unknown
+space or unreachable from the start is moved to the nearest reachable traversable cell within
+that radius, and the result says so (``goal_note``). A goal outside the map is never moved.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt
 
+from hearth_planning.astar_kernel import SQRT2, SearchTree, padded
+from hearth_planning.costmap import Costmap, CostParams
+from hearth_planning.heuristic import Landmarks
+from hearth_planning.line_of_sight import polyline_cost, shortcut
 from hearth_planning.map_io import OccupancyMap
-
-SQRT2 = math.sqrt(2.0)
 
 # Names of nav2_msgs/action/ComputePathToPose result codes, in nav2's priority order.
 START_OUTSIDE_MAP = "START_OUTSIDE_MAP"
@@ -38,6 +42,11 @@ GOAL_OUTSIDE_MAP = "GOAL_OUTSIDE_MAP"
 START_OCCUPIED = "START_OCCUPIED"
 GOAL_OCCUPIED = "GOAL_OCCUPIED"
 NO_VALID_PATH = "NO_VALID_PATH"
+
+# How far past a failed line of sight the shortcut scan looks (cells).
+_SHORTCUT_MISSES = 12
+# Escapes from the inflation longer than this (cells) are not searched.
+_MAX_ESCAPE_CELLS = 20_000
 
 
 class PlanError(Exception):
@@ -50,108 +59,266 @@ class PlanError(Exception):
 
 @dataclass(frozen=True)
 class PlanResult:
-    points: np.ndarray  # (N, 2) world x, y (m), from the exact start to the exact goal
-    cells: list[tuple[int, int]]  # (row, col) of each grid step, start cell to goal cell
+    points: np.ndarray  # (N, 2) world x, y (m): the exact start, the corners, the goal
+    cells: list[tuple[int, int]]  # (row, col) of the grid path, start cell to goal cell
     length_m: float  # length of the polyline ``points``
-    grid_cost_m: float  # cost of the 8-connected cell path (centre to centre)
-    expanded: int  # cells expanded by the search
-
-
-# ---------------------------------------------------------------------------------------------
-# World <-> grid
-
-
-def world_to_cell(occ_map: OccupancyMap, x: float, y: float) -> tuple[int, int] | None:
-    """(row, col) of the cell containing world point (x, y), or None outside the map."""
-    if not (math.isfinite(x) and math.isfinite(y)):
-        return None
-    dx, dy = x - occ_map.origin_x_m, y - occ_map.origin_y_m
-    c, s = math.cos(occ_map.origin_yaw_rad), math.sin(occ_map.origin_yaw_rad)
-    u, v = c * dx + s * dy, -s * dx + c * dy
-    col = math.floor(u / occ_map.resolution_m)
-    row = math.floor(v / occ_map.resolution_m)
-    if 0 <= row < occ_map.height and 0 <= col < occ_map.width:
-        return row, col
-    return None
-
-
-def cell_to_world(occ_map: OccupancyMap, row: float, col: float) -> tuple[float, float]:
-    """World (x, y) of the centre of cell (row, col)."""
-    u = (col + 0.5) * occ_map.resolution_m
-    v = (row + 0.5) * occ_map.resolution_m
-    c, s = math.cos(occ_map.origin_yaw_rad), math.sin(occ_map.origin_yaw_rad)
-    return occ_map.origin_x_m + c * u - s * v, occ_map.origin_y_m + s * u + c * v
-
-
-def octile_distance(dr: int, dc: int) -> float:
-    """Cost in cells of the cheapest 8-connected move sequence over (dr, dc) on an empty grid."""
-    dr, dc = abs(dr), abs(dc)
-    return max(dr, dc) + (SQRT2 - 1.0) * min(dr, dc)
-
-
-# ---------------------------------------------------------------------------------------------
-# Planner
+    grid_cost_m: float  # optimal cost of the 8-connected path (escape excluded)
+    cost_m: float  # cost of the shortcut polyline through the cells of ``points``
+    expanded: int  # cells expanded by this call's search
+    reused: bool  # the goal's search tree was resumed
+    goal_xy: tuple[float, float]  # the goal planned to (moved when substituted)
+    goal_note: str = ""  # why and how far the goal was moved; empty when it was not
+    escape_cells: int = 0  # cells of the escape from the inflation at the start
 
 
 class GridPlanner:
-    """A* planner on one map and inflation radius (inflation is computed once, here)."""
+    """Plans on one costmap and one penalty layer. Thread-safe; keeps the search tree of the
+    last goals for replans."""
 
     def __init__(
-        self, occ_map: OccupancyMap, inflation_radius_m: float, lethal_occupancy: int = 65
+        self,
+        costmap: Costmap | OccupancyMap,
+        penalty: np.ndarray | float | None = None,
+        smooth: bool = True,
+        trees_kept: int = 2,
+        landmarks: Landmarks | None = None,
     ) -> None:
-        if not (math.isfinite(inflation_radius_m) and inflation_radius_m >= 0.0):
-            raise ValueError(f"inflation_radius_m must be >= 0, got {inflation_radius_m!r}")
-        if not 1 <= lethal_occupancy <= 100:
-            raise ValueError(f"lethal_occupancy must be in 1..100, got {lethal_occupancy!r}")
-        self.map = occ_map
-        self.inflation_radius_m = float(inflation_radius_m)
-        data = occ_map.data
-        self.lethal = data >= lethal_occupancy
-        self.unknown = data < 0
-        self.blocked = self.lethal | self.unknown
-        if self.lethal.any():
-            # Distance from each cell centre to the nearest obstacle cell centre, in metres.
-            self.clearance_m = distance_transform_edt(~self.lethal) * occ_map.resolution_m
-        else:
-            self.clearance_m = np.full(data.shape, np.inf)
-        self.traversable = ~self.blocked & (self.clearance_m > self.inflation_radius_m)
+        """``penalty``: extra cost multiplier per cell (>= 0, the memory's); ``landmarks``:
+        the costmap's landmark heuristic (:func:`hearth_planning.heuristic.build_landmarks`),
+        or None for the octile distance alone.
 
-    def plan(self, start_xy: tuple[float, float], goal_xy: tuple[float, float]) -> PlanResult:
-        """Shortest 8-connected path from ``start_xy`` to ``goal_xy`` (world, m)."""
-        start = world_to_cell(self.map, *start_xy)
-        goal = world_to_cell(self.map, *goal_xy)
+        The issue-2 form ``GridPlanner(occupancy_map, inflation_radius_m)`` (hearth_eval's
+        fusion drive uses it) still gives what it gave: shortest 8-connected paths through the
+        cell centres, outside the inflation, with no cost decay and no shortcutting (unknown
+        space is now inflated like a wall)."""
+        if isinstance(costmap, OccupancyMap):
+            radius = 0.0 if penalty is None else float(penalty)  # type: ignore[arg-type]
+            if not (math.isfinite(radius) and radius >= 0.0):
+                raise ValueError(f"inflation_radius_m must be >= 0, got {penalty!r}")
+            costmap = Costmap(costmap, CostParams(inscribed_radius_m=radius, cost_penalty=0.0))
+            penalty, smooth = None, False
+        self.costmap = costmap
+        self.smooth = smooth
+        mult = costmap.multiplier
+        if penalty is not None:
+            penalty = np.asarray(penalty, dtype=float)
+            if penalty.shape != mult.shape or not np.all(np.isfinite(penalty) & (penalty >= 0)):
+                raise ValueError("penalty must be finite, >= 0 and of the map's shape")
+            mult = mult + penalty
+        self.mult = mult  # (H, W), inf where not traversable
+        self._mult_p, self._width_p = padded(mult)
+        if landmarks is not None and landmarks.costs.shape[0] != self._mult_p.shape[0]:
+            raise ValueError("landmarks were built for another map")
+        self.landmarks = landmarks
+        self._trees: dict[int, SearchTree] = {}
+        self._trees_kept = max(1, trees_kept)
+        self._lock = threading.Lock()
+
+    # -- the request ------------------------------------------------------------------------
+
+    def plan(
+        self,
+        start_xy: tuple[float, float],
+        goal_xy: tuple[float, float],
+        goal_substitute_radius_m: float = 0.0,
+    ) -> PlanResult:
+        """Cheapest path from ``start_xy`` to ``goal_xy`` (world, m); raises PlanError."""
+        cm = self.costmap
+        start = cm.world_to_cell(*start_xy)
+        goal = cm.world_to_cell(*goal_xy)
         if start is None:
             raise PlanError(
-                START_OUTSIDE_MAP, f"start ({_fmt(start_xy)}) is outside the map ({self._extent()})"
+                START_OUTSIDE_MAP,
+                f"start ({_fmt(start_xy)}) is outside the map ({cm.extent_text()})",
             )
         if goal is None:
             raise PlanError(
-                GOAL_OUTSIDE_MAP, f"goal ({_fmt(goal_xy)}) is outside the map ({self._extent()})"
+                GOAL_OUTSIDE_MAP,
+                f"goal ({_fmt(goal_xy)}) is outside the map ({cm.extent_text()})",
             )
-        if self.lethal[start]:
-            raise PlanError(START_OCCUPIED, f"start ({_fmt(start_xy)}) is in an obstacle cell")
-        if self.unknown[start]:
-            raise PlanError(START_OCCUPIED, f"start ({_fmt(start_xy)}) is in unknown space")
-        if self.lethal[goal]:
-            raise PlanError(GOAL_OCCUPIED, f"goal ({_fmt(goal_xy)}) is in an obstacle cell")
-        if self.unknown[goal]:
-            raise PlanError(GOAL_OCCUPIED, f"goal ({_fmt(goal_xy)}) is in unknown space")
-        if not self.traversable[goal]:
-            raise PlanError(
+        if cm.obstacle[start]:
+            where = "an obstacle cell" if cm.lethal[start] else "unknown space"
+            raise PlanError(START_OCCUPIED, f"start ({_fmt(start_xy)}) is in {where}")
+        escape = [start]
+        if not cm.traversable[start]:
+            escape = self._escape(start)
+            if escape is None:
+                raise PlanError(
+                    NO_VALID_PATH,
+                    f"start ({_fmt(start_xy)}) is {cm.clearance_m[start]:.2f} m from an "
+                    "obstacle, inside the inflation, and no move away from the obstacles "
+                    "leads out of it",
+                )
+        plan_start = escape[-1]
+        goal_note = ""
+        problem = self._goal_problem(goal, goal_xy, plan_start)
+        if problem is not None:
+            code, message = problem
+            moved = (
+                self._nearest_reachable(goal_xy, plan_start, goal_substitute_radius_m)
+                if goal_substitute_radius_m > 0.0
+                else None
+            )
+            if moved is None:
+                if goal_substitute_radius_m > 0.0:
+                    message += (
+                        f"; no reachable free cell within goal_substitute_radius_m "
+                        f"{goal_substitute_radius_m:.2f} m"
+                    )
+                raise PlanError(code, message)
+            goal = moved
+            new_xy = cm.cell_to_world(*goal)
+            goal_note = (
+                f"{message}: planned to the nearest free pose ({_fmt(new_xy)}), "
+                f"{math.hypot(new_xy[0] - goal_xy[0], new_xy[1] - goal_xy[1]):.2f} m away"
+            )
+            goal_xy = new_xy
+        with self._lock:
+            cells, grid_cost, expanded, reused = self._search(plan_start, goal)
+        path_cells = escape[:-1] + cells
+        return self._result(
+            start_xy, goal_xy, path_cells, len(escape) - 1, grid_cost, expanded, reused,
+            goal_note,
+        )  # fmt: skip
+
+    def _goal_problem(
+        self, goal: tuple[int, int], goal_xy: tuple[float, float], plan_start: tuple[int, int]
+    ) -> tuple[str, str] | None:
+        cm = self.costmap
+        if cm.lethal[goal]:
+            return GOAL_OCCUPIED, f"goal ({_fmt(goal_xy)}) is in an obstacle cell"
+        if cm.obstacle[goal]:
+            return GOAL_OCCUPIED, f"goal ({_fmt(goal_xy)}) is in unknown space"
+        if not cm.traversable[goal]:
+            return (
                 GOAL_OCCUPIED,
-                f"goal ({_fmt(goal_xy)}) is {self.clearance_m[goal]:.2f} m from an obstacle, "
-                f"closer than the inflation radius {self.inflation_radius_m:.2f} m",
+                f"goal ({_fmt(goal_xy)}) is {cm.clearance_m[goal]:.2f} m from an obstacle, "
+                f"closer than the robot's inscribed radius "
+                f"{cm.params.inscribed_radius_m:.2f} m",
             )
-        cells, cost_cells, expanded = self._astar(start, goal)
-        if cells is None:
-            where = "" if self.traversable[start] else " (the start is inside the inflation)"
-            raise PlanError(
+        if cm.component[goal] != cm.component[plan_start]:
+            return (
                 NO_VALID_PATH,
-                f"no collision-free path from ({_fmt(start_xy)}) to ({_fmt(goal_xy)}){where}",
+                f"no collision-free path to goal ({_fmt(goal_xy)}): it is not connected to "
+                "the start's free space",
             )
-        centres = [cell_to_world(self.map, r, c) for r, c in cells]
-        points = np.array(centres, dtype=float).reshape(-1, 2)
-        if len(cells) == 1:
+        return None
+
+    # -- search -----------------------------------------------------------------------------
+
+    def _index(self, cell: tuple[int, int]) -> int:
+        return (cell[0] + 1) * self._width_p + cell[1] + 1
+
+    def _search(
+        self, start: tuple[int, int], goal: tuple[int, int]
+    ) -> tuple[list[tuple[int, int]], float, int, bool]:
+        root, target = self._index(goal), self._index(start)
+        tree = self._trees.pop(root, None)
+        reused = tree is not None
+        if tree is None:
+            lm = self.landmarks.costs if self.landmarks is not None else None
+            tree = SearchTree(self._mult_p, self._width_p, root, landmarks=lm)
+        self._trees[root] = tree  # most recent last
+        while len(self._trees) > self._trees_kept:
+            self._trees.pop(next(iter(self._trees)))
+        found, expanded = tree.solve(target)
+        if not found:  # cannot happen: the components said the goal is reachable
+            raise PlanError(NO_VALID_PATH, "no collision-free path (search exhausted)")
+        flat = tree.path_to_root(target)
+        rows, cols = np.divmod(flat, self._width_p)
+        cells = list(zip((rows - 1).tolist(), (cols - 1).tolist(), strict=True))
+        grid_cost = float(tree.g[target]) * self.costmap.resolution_m
+        return cells, grid_cost, expanded, reused
+
+    def _escape(self, start: tuple[int, int]) -> list[tuple[int, int]] | None:
+        """Shortest run of moves from ``start`` (inflated) to a traversable cell, each move to a
+        cell strictly farther from the obstacles."""
+        cm = self.costmap
+        h, w = cm.shape
+        clear = cm.clearance_m
+        dist = {start: 0.0}
+        parent: dict[tuple[int, int], tuple[int, int]] = {}
+        heap = [(0.0, start)]
+        while heap and len(dist) < _MAX_ESCAPE_CELLS:
+            d, cell = heapq.heappop(heap)
+            if d > dist[cell]:
+                continue
+            if cm.traversable[cell]:
+                path = [cell]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            r, c = cell
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    nr, nc = r + dr, c + dc
+                    if (dr == dc == 0) or not (0 <= nr < h and 0 <= nc < w):
+                        continue
+                    if cm.obstacle[nr, nc] or clear[nr, nc] <= clear[r, c]:
+                        continue
+                    if dr and dc and (cm.obstacle[r, nc] or cm.obstacle[nr, c]):
+                        continue
+                    nd = d + (SQRT2 if dr and dc else 1.0)
+                    if nd < dist.get((nr, nc), math.inf):
+                        dist[(nr, nc)] = nd
+                        parent[(nr, nc)] = cell
+                        heapq.heappush(heap, (nd, (nr, nc)))
+        return None
+
+    def _nearest_reachable(
+        self, goal_xy: tuple[float, float], start: tuple[int, int], radius_m: float
+    ) -> tuple[int, int] | None:
+        """The traversable cell of ``start``'s component nearest to ``goal_xy``, within
+        ``radius_m``; None if there is none."""
+        cm = self.costmap
+        h, w = cm.shape
+        (gr, gc), = cm.world_to_grid(np.array([goal_xy]))
+        reach = radius_m / cm.resolution_m
+        r0, r1 = max(0, math.floor(gr - reach)), min(h, math.ceil(gr + reach) + 1)
+        c0, c1 = max(0, math.floor(gc - reach)), min(w, math.ceil(gc + reach) + 1)
+        if r0 >= r1 or c0 >= c1:
+            return None
+        ok = cm.component[r0:r1, c0:c1] == cm.component[start]
+        rr, cc = np.nonzero(ok)
+        if rr.size == 0:
+            return None
+        d = np.hypot(rr + r0 + 0.5 - gr, cc + c0 + 0.5 - gc)
+        i = int(np.argmin(d))
+        if d[i] > reach:
+            return None
+        return int(rr[i] + r0), int(cc[i] + c0)
+
+    # -- the path ---------------------------------------------------------------------------
+
+    def _result(
+        self,
+        start_xy: tuple[float, float],
+        goal_xy: tuple[float, float],
+        cells: list[tuple[int, int]],
+        n_escape: int,
+        grid_cost_m: float,
+        expanded: int,
+        reused: bool,
+        goal_note: str,
+    ) -> PlanResult:
+        cm = self.costmap
+        rows = np.array([r for r, _ in cells], dtype=np.int64)
+        cols = np.array([c for _, c in cells], dtype=np.int64)
+        # The escape is kept cell by cell; the planned part is shortcut.
+        keep = np.arange(len(cells))
+        planned = slice(n_escape, len(cells))
+        if self.smooth and len(cells) - n_escape > 2:
+            pr, pc = rows[planned], cols[planned]
+            steps = np.where((np.diff(pr) != 0) & (np.diff(pc) != 0), SQRT2, 1.0)
+            m = self.mult[pr, pc]
+            cum = np.concatenate(([0.0], np.cumsum(steps * 0.5 * (m[:-1] + m[1:]))))
+            corners = shortcut(self.mult, pr, pc, cum, _SHORTCUT_MISSES) + n_escape
+            keep = np.concatenate((np.arange(n_escape), corners))
+        kr, kc = rows[keep], cols[keep]
+        planned_keep = keep >= n_escape
+        cost_cells = polyline_cost(self.mult, kr[planned_keep], kc[planned_keep])
+        points = cm.cells_to_world(kr, kc)
+        if len(points) == 1:
             points = np.array([start_xy, goal_xy], dtype=float)
         else:
             points[0] = start_xy
@@ -161,96 +328,27 @@ class GridPlanner:
             points=points,
             cells=cells,
             length_m=length,
-            grid_cost_m=cost_cells * self.map.resolution_m,
+            grid_cost_m=grid_cost_m,
+            cost_m=float(cost_cells) * cm.resolution_m,
             expanded=expanded,
+            reused=reused,
+            goal_xy=(float(goal_xy[0]), float(goal_xy[1])),
+            goal_note=goal_note,
+            escape_cells=n_escape,
         )
-
-    def _astar(
-        self, start: tuple[int, int], goal: tuple[int, int]
-    ) -> tuple[list[tuple[int, int]] | None, float, int]:
-        h, w = self.map.height, self.map.width
-        wp = w + 2  # padded by one blocked cell all round: no bounds checks in the loop
-        trav = np.zeros((h + 2, w + 2), dtype=bool)
-        trav[1:-1, 1:-1] = self.traversable
-        free = np.zeros((h + 2, w + 2), dtype=bool)  # passable while escaping the inflation
-        free[1:-1, 1:-1] = ~self.blocked
-        clear = np.full((h + 2, w + 2), -1.0)
-        clear[1:-1, 1:-1] = np.minimum(self.clearance_m, 1e9)
-        trav_l, free_l, clear_l = (
-            trav.ravel().tolist(),
-            free.ravel().tolist(),
-            clear.ravel().tolist(),
-        )
-
-        def index(cell: tuple[int, int]) -> int:
-            return (cell[0] + 1) * wp + cell[1] + 1
-
-        s, g = index(start), index(goal)
-        gr, gc = divmod(g, wp)
-        n = (h + 2) * wp
-        cost = [math.inf] * n
-        parent = [-1] * n
-        closed = [False] * n
-        cost[s] = 0.0
-        heap = [(octile_distance(s // wp - gr, s % wp - gc), -0.0, s)]  # ties: deeper first
-        # (offset, step cost, side offsets that a diagonal squeezes between)
-        moves = [
-            (1, 1.0, ()), (-1, 1.0, ()), (wp, 1.0, ()), (-wp, 1.0, ()),
-            (wp + 1, SQRT2, (wp, 1)), (wp - 1, SQRT2, (wp, -1)),
-            (-wp + 1, SQRT2, (-wp, 1)), (-wp - 1, SQRT2, (-wp, -1)),
-        ]  # fmt: skip
-        expanded = 0
-        while heap:
-            cur = heapq.heappop(heap)[2]
-            if closed[cur]:
-                continue
-            gcur = cost[cur]
-            closed[cur] = True
-            expanded += 1
-            if cur == g:
-                break
-            escaping = not trav_l[cur]
-            for off, step, sides in moves:
-                nb = cur + off
-                if closed[nb]:
-                    continue
-                if escaping:
-                    if not free_l[nb] or not (trav_l[nb] or clear_l[nb] > clear_l[cur]):
-                        continue
-                    if sides and not (free_l[cur + sides[0]] and free_l[cur + sides[1]]):
-                        continue
-                else:
-                    if not trav_l[nb]:
-                        continue
-                    if sides and not (trav_l[cur + sides[0]] and trav_l[cur + sides[1]]):
-                        continue
-                new_cost = gcur + step
-                if new_cost < cost[nb]:
-                    cost[nb] = new_cost
-                    parent[nb] = cur
-                    r, c = divmod(nb, wp)
-                    heapq.heappush(
-                        heap, (new_cost + octile_distance(r - gr, c - gc), -new_cost, nb)
-                    )
-        if not closed[g]:
-            return None, math.inf, expanded
-        path = []
-        cur = g
-        while cur != -1:
-            r, c = divmod(cur, wp)
-            path.append((r - 1, c - 1))
-            cur = parent[cur]
-        path.reverse()
-        return path, cost[g], expanded
-
-    def _extent(self) -> str:
-        m = self.map
-        xs, ys = zip(
-            *(cell_to_world(m, r - 0.5, c - 0.5) for r in (0, m.height) for c in (0, m.width)),
-            strict=True,
-        )
-        return f"x {min(xs):.2f}..{max(xs):.2f} m, y {min(ys):.2f}..{max(ys):.2f} m"
 
 
 def _fmt(xy: tuple[float, float]) -> str:
     return f"{xy[0]:.2f}, {xy[1]:.2f}"
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's on-disk cache) the search and line-of-sight kernels, so
+    that the first real plan is not slowed by it."""
+    from hearth_planning.costmap import CostParams
+    from hearth_planning.map_io import OccupancyMap
+
+    data = np.zeros((12, 12), np.int8)
+    data[0, :] = 100
+    costmap = Costmap(OccupancyMap(data, 0.1), CostParams(inscribed_radius_m=0.1))
+    GridPlanner(costmap).plan((0.25, 0.55), (1.05, 0.95))

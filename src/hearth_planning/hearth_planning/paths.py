@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -36,3 +37,17 @@ def remaining_length(points: np.ndarray, xy: tuple[float, float]) -> float:
     dist = np.hypot(*(proj - p).T)
     i = int(np.argmin(dist))
     return float((1.0 - t[i]) * seg_len[i] + np.sum(seg_len[i + 1 :]))
+
+
+def resample(points: np.ndarray, spacing_m: float) -> np.ndarray:
+    """The polyline with points every ``spacing_m`` or less along each segment; every
+    original point is kept (corners stay corners), so the shape is unchanged."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    if len(points) < 2 or not spacing_m > 0.0:
+        return points.copy()
+    out = [points[:1]]
+    for a, b in itertools.pairwise(points):
+        n = max(1, math.ceil(float(np.hypot(*(b - a))) / spacing_m))
+        t = np.arange(1, n + 1)[:, None] / n
+        out.append(a + t * (b - a))
+    return np.concatenate(out)

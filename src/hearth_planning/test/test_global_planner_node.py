@@ -1,4 +1,5 @@
-"""The global planner over real rclpy and DDS: its actions, /plan, /map and /goal_pose.
+"""The global planner over real rclpy and DDS: its actions, /plan, /map, /goal_pose,
+/local_planner/blocked and the navigability memory file.
 
 The action tests need nav2_msgs (the CI underlay or a ROS 2 install) and skip without it.
 They spin one executor for the whole test (``hearth_common.testing.Spinner``, not
@@ -6,6 +7,7 @@ They spin one executor for the whole test (``hearth_common.testing.Spinner``, no
 executor that accepted it and must keep running across waits.
 """
 
+import json
 import math
 
 import numpy as np
@@ -16,6 +18,7 @@ from nav_msgs.msg import OccupancyGrid, Path
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from std_msgs.msg import Bool
 
 from hearth_common.config import ConfigError
 from hearth_common.frames import FramePublisher, make_transform
@@ -39,8 +42,9 @@ NavigateToPose = nav2_msgs.NavigateToPose
 
 
 def _write_map(tmp_path):
-    """4 m x 2 m at 0.05 m, origin (0, 0): a wall at x = 2 m with a gap at y 1.4..1.9 m, and
-    a closed box at x 3.0..3.75 m, y 1.15..1.9 m (its inside is free but unreachable).
+    """4 m x 2 m at 0.05 m, origin (0, 0): a wall at x = 2 m with a gap at y 1.4..1.9 m, a
+    closed box at x 3.0..3.75 m, y 1.15..1.9 m (its inside is free but unreachable), and a
+    patch of unknown space in the top-left corner (x 0..0.3 m, y 1.7..2 m).
 
     The gap's middle cells are 0.25 m from the wall's cells on either side: a robot passes
     when its radius plus the inflation margin is less than that."""
@@ -49,6 +53,7 @@ def _write_map(tmp_path):
     pixels[2:12, 39:41] = 254  # the gap, near the top
     pixels[2:17, 60:75] = 0
     pixels[3:16, 61:74] = 254
+    pixels[0:6, 0:6] = 128  # unknown
     write_pgm(tmp_path / "test.pgm", pixels)
     (tmp_path / "test.yaml").write_text(
         "image: test.pgm\nresolution: 0.05\norigin: [0.0, 0.0, 0.0]\nnegate: 0\n"
@@ -85,8 +90,8 @@ class Harness:
     """The node under test, a probe node (TF map->odom->base_link, recorders), one executor
     for the whole test (a Spinner)."""
 
-    def __init__(self, ctx, map_yaml, spinner_type=Spinner, **overrides):
-        params = [Parameter("map_yaml", value=map_yaml)]
+    def __init__(self, ctx, map_yaml, spinner_type=Spinner, memory_dir="", **overrides):
+        params = [Parameter("map_yaml", value=map_yaml), Parameter("memory_dir", value=memory_dir)]
         params += [Parameter(k, value=v) for k, v in overrides.items()]
         self.node = GlobalPlannerNode(context=ctx, parameter_overrides=params)
         self.probe = Node("probe", context=ctx)
@@ -332,7 +337,7 @@ def test_plans_on_a_map_received_on_the_map_topic(tmp_path):
             grid.data = [0] * 400
             pub = h.probe.create_publisher(OccupancyGrid, "/map", LATCHED)
             pub.publish(grid)
-            assert h.until(lambda: h.node._planner is not None)
+            assert h.until(lambda: h.node._costmap is not None)
             result = h.wait(_send(h, client, goal).get_result_async())
             assert result.result.error_code == ComputePathToPose.Result.NONE
 
@@ -370,7 +375,7 @@ def _robot_yaml(tmp_path, **base) -> str:
 def test_obstacles_are_inflated_by_the_robots_radius_plus_the_margin(harness):
     robot = load_robot_params()
     assert harness.node.inflation_radius_m == pytest.approx(robot.base.radius_m + 0.01)
-    assert harness.node._planner.inflation_radius_m == harness.node.inflation_radius_m
+    assert harness.node.cost_params.inscribed_radius_m == harness.node.inflation_radius_m
 
 
 @pytest.mark.parametrize(
@@ -422,4 +427,235 @@ def test_a_negative_inflation_margin_stops_the_node():
     with ros_context() as ctx, pytest.raises(ConfigError, match="'inflation_margin_m'"):
         GlobalPlannerNode(
             context=ctx, parameter_overrides=[Parameter("inflation_margin_m", value=-0.01)]
+        )
+
+
+# -- bad input (acceptance 3, over DDS) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "goal", "code", "words"),
+    [
+        (_pose(0.5, 0.5), _pose(1.85, 0.5), "GOAL_OCCUPIED", "closer than the robot's inscribed"),
+        (_pose(0.5, 0.5), _pose(0.1, 1.9), "GOAL_OCCUPIED", "in unknown space"),
+        (_pose(2.0, 0.5), _pose(1.0, 0.5), "START_OCCUPIED", "in an obstacle cell"),
+        (_pose(-3.0, 0.5), _pose(1.0, 0.5), "START_OUTSIDE_MAP", "outside the map"),
+        (_pose(0.5, math.inf), _pose(1.0, 0.5), "UNKNOWN", "non-finite"),
+    ],
+)
+def test_compute_path_to_pose_returns_the_documented_error(harness, start, goal, code, words):
+    h = harness
+    client = h.client(ComputePathToPose, "compute_path_to_pose")
+    request = ComputePathToPose.Goal(goal=goal, start=start, use_start=True)
+    result = h.wait(_send(h, client, request).get_result_async())
+    assert result.status == GoalStatus.STATUS_ABORTED
+    assert result.result.error_code == getattr(ComputePathToPose.Result, code)
+    assert words in result.result.error_msg
+    assert h.node.callback_errors == 0
+
+
+def test_a_start_inside_the_inflation_escapes_it_first(harness):
+    h = harness
+    client = h.client(ComputePathToPose, "compute_path_to_pose")
+    start = _pose(1.85, 0.5)  # 0.125 m from the wall's cells: inside the robot's radius
+    request = ComputePathToPose.Goal(goal=_pose(0.5, 0.5), start=start, use_start=True)
+    result = h.wait(_send(h, client, request).get_result_async())
+    assert result.result.error_code == ComputePathToPose.Result.NONE
+    xs = [p.pose.position.x for p in result.result.path.poses]
+    assert xs[0] == pytest.approx(1.85) and xs[1] < 1.85  # straight away from the wall
+
+
+def test_a_bad_goal_is_moved_to_the_nearest_free_pose_when_the_parameter_allows(tmp_path):
+    with ros_context() as ctx:
+        h = Harness(ctx, _write_map(tmp_path), goal_substitute_radius_m=0.5)
+        try:
+            client = h.client(ComputePathToPose, "compute_path_to_pose")
+            request = ComputePathToPose.Goal(
+                goal=_pose(2.0, 0.5), start=_pose(0.5, 0.5), use_start=True
+            )  # in the wall
+            result = h.wait(_send(h, client, request).get_result_async())
+            assert result.status == GoalStatus.STATUS_SUCCEEDED
+            assert "nearest free pose" in result.result.error_msg
+            end = result.result.path.poses[-1].pose.position
+            assert 1.7 < end.x < 1.82 and end.y == pytest.approx(0.5, abs=0.05)  # this side
+
+            nav = h.client(NavigateToPose, "navigate_to_pose")
+            assert h.until(lambda: _robot_seen(h, 0.5))
+            handle = _send(h, nav, NavigateToPose.Goal(pose=_pose(2.0, 0.5)))
+            h.robot = (end.x, end.y, 0.0)
+            result = h.wait(handle.get_result_async())
+            assert result.status == GoalStatus.STATUS_SUCCEEDED
+            assert "nearest free pose" in result.result.error_msg
+        finally:
+            h.close()
+
+
+@pytest.mark.parametrize("resolution", [0.0, math.nan])
+def test_a_map_with_a_zero_or_nan_resolution_is_rejected_and_the_node_goes_on(resolution):
+    with ros_context() as ctx:
+        h = Harness(ctx, "")
+        try:
+            pub = h.probe.create_publisher(OccupancyGrid, "/map", LATCHED)
+            pub.publish(_grid(0.1, np.zeros((20, 20), np.int8)))
+            assert h.until(lambda: h.node._costmap is not None)
+            pub.publish(_grid(resolution, np.zeros((20, 20), np.int8)))
+            assert h.until(lambda: h.node.rejected_maps == 1)
+            assert h.node._costmap.resolution_m == pytest.approx(0.1)  # the old map kept
+            assert h.node.callback_errors == 0
+        finally:
+            h.close()
+
+
+def _grid(resolution, data):
+    grid = OccupancyGrid()
+    grid.header.frame_id = "map"
+    grid.info.resolution = resolution
+    grid.info.height, grid.info.width = data.shape
+    grid.info.origin.orientation.w = 1.0
+    grid.data = data.ravel().tolist()
+    return grid
+
+
+# -- replanning --------------------------------------------------------------------------------
+
+
+def test_the_blocked_signal_replans_counts_a_recovery_and_is_remembered(tmp_path):
+    memory_dir = tmp_path / "memory"
+    with ros_context() as ctx:
+        h = Harness(ctx, _write_map(tmp_path), memory_dir=str(memory_dir), home_name="flat")
+        try:
+            gap = h.node.memory.region_at(2.0, 1.65)
+            assert gap is not None  # the gap in the wall was detected as a region
+            client = h.client(NavigateToPose, "navigate_to_pose")
+            feedback = []
+            h.robot = (1.5, 1.2, 0.0)  # 0.6 m from the gap, on the way to it
+            assert h.until(lambda: _robot_seen(h, 1.5))
+            assert h.until(client.server_is_ready)
+            handle = h.wait(
+                client.send_goal_async(
+                    NavigateToPose.Goal(pose=_pose(3.5, 0.5)),
+                    feedback_callback=lambda fb: feedback.append(fb.feedback),
+                )
+            )
+            assert h.until(lambda: h.plans and feedback)
+            assert feedback[-1].number_of_recoveries == 0
+            plans_before = len(h.plans)
+            blocked = h.probe.create_publisher(Bool, "/local_planner/blocked", 10)
+            assert h.until(lambda: blocked.get_subscription_count() > 0)
+            blocked.publish(Bool(data=True))  # rising edge: one replan
+            assert h.until(lambda: feedback[-1].number_of_recoveries == 1)
+            assert h.until(lambda: len(h.plans) > plans_before and h.plans[-1].poses)
+            for _ in range(3):
+                blocked.publish(Bool(data=True))  # still blocked: no new replan
+            assert h.until(lambda: h.node.blocked_reports == 1 and len(feedback) > 3, 2.0)
+            assert feedback[-1].number_of_recoveries == 1
+
+            obs = h.node.memory.entries[gap.id].observations
+            assert [(o.passable, o.source) for o in obs] == [(False, "blocked")]
+            doc = json.loads((memory_dir / "flat.json").read_text())  # saved at once
+            (saved,) = [r for r in doc["regions"] if r["id"] == gap.id]
+            assert saved["observations"][0]["source"] == "blocked"
+
+            h.wait(handle.cancel_goal_async())
+            assert h.wait(handle.get_result_async()).status == GoalStatus.STATUS_CANCELED
+        finally:
+            h.close()
+
+
+def _room_map(door_open: bool, box_at: tuple[int, int] | None = None) -> np.ndarray:
+    """4 m x 3.5 m at 0.05 m: a wall at x = 2 m with a 0.9 m door (y 0.55..1.45 m), open or
+    closed, and an optional 0.3 m box (cells) at (row, col)."""
+    data = np.zeros((70, 80), np.int8)
+    data[0, :] = data[-1, :] = data[:, 0] = data[:, -1] = 100
+    data[:, 39:41] = 100
+    if door_open:
+        data[11:29, 39:41] = 0
+    if box_at is not None:
+        r, c = box_at
+        data[r : r + 6, c : c + 6] = 100
+    return data
+
+
+def test_a_map_change_on_the_path_replans_and_map_updates_are_remembered(tmp_path):
+    memory_dir = tmp_path / "memory"
+    with ros_context() as ctx:
+        h = Harness(ctx, "", memory_dir=str(memory_dir), home_name="flat")
+        try:
+            pub = h.probe.create_publisher(OccupancyGrid, "/map", LATCHED)
+            pub.publish(_grid(0.05, _room_map(door_open=True)))
+            assert h.until(lambda: h.node._costmap is not None)
+            door = h.node.memory.region_at(2.0, 1.0)
+            assert door is not None and door.kind == "doorway"
+            assert [o.passable for o in h.node.memory.entries[door.id].observations] == [True]
+
+            client = h.client(NavigateToPose, "navigate_to_pose")
+            feedback = []
+            assert h.until(lambda: _robot_seen(h, 0.5))
+            assert h.until(client.server_is_ready)
+            handle = h.wait(
+                client.send_goal_async(
+                    NavigateToPose.Goal(pose=_pose(3.5, 0.5)),
+                    feedback_callback=lambda fb: feedback.append(fb.feedback),
+                )
+            )
+            assert h.until(lambda: h.plans and feedback)
+            # A box appears far from the path: no replan.
+            pub.publish(_grid(0.05, _room_map(door_open=True, box_at=(62, 2))))
+            assert h.until(lambda: h.node._costmap.lethal[62, 2], 5.0)
+            assert h.until(lambda: len(feedback) > 3)
+            assert feedback[-1].number_of_recoveries == 0
+            # The door closes: the path is cut, the node replans, finds no way, and aborts.
+            pub.publish(_grid(0.05, _room_map(door_open=False)))
+            result = h.wait(handle.get_result_async())
+            assert result.status == GoalStatus.STATUS_ABORTED
+            assert result.result.error_code == ComputePathToPose.Result.NO_VALID_PATH
+            assert h.until(lambda: not h.plans[-1].poses)  # stop
+            obs = h.node.memory.entries[door.id].observations
+            assert [(o.passable, o.source) for o in obs] == [(True, "map"), (False, "map")]
+        finally:
+            h.close()
+
+    # A restart reloads the memory, the closed sighting included.
+    with ros_context() as ctx:
+        h = Harness(ctx, "", memory_dir=str(memory_dir), home_name="flat")
+        try:
+            obs = h.node.memory.entries[door.id].observations
+            assert [o.passable for o in obs] == [True, False]
+        finally:
+            h.close()
+
+
+def test_a_corrupt_memory_file_gives_a_clear_error_and_a_fresh_memory(tmp_path):
+    memory_dir = tmp_path / "memory"
+    memory_dir.mkdir()
+    (memory_dir / "flat.json").write_text('{"format": "hearth_navigability_memory", "vers')
+    with ros_context() as ctx:
+        h = Harness(ctx, _write_map(tmp_path), memory_dir=str(memory_dir), home_name="flat")
+        try:
+            assert "is not valid JSON" in h.node.memory_error
+            assert all(not e.observations for e in h.node.memory.entries.values())
+            kept = list(memory_dir.glob("flat.json.corrupt-*"))  # nothing lost
+            assert len(kept) == 1 and "vers" in kept[0].read_text()
+            client = h.client(ComputePathToPose, "compute_path_to_pose")
+            request = ComputePathToPose.Goal(
+                goal=_pose(3.5, 0.5), start=_pose(0.5, 0.5), use_start=True
+            )
+            result = h.wait(_send(h, client, request).get_result_async())
+            assert result.result.error_code == ComputePathToPose.Result.NONE
+        finally:
+            h.close()
+
+
+def test_configured_regions_join_the_memory_and_bad_ones_stop_the_node(tmp_path):
+    with ros_context() as ctx:
+        h = Harness(ctx, _write_map(tmp_path), extra_regions=["hall 1.0 1.0 90 0.6 0.8"])
+        try:
+            region = h.node.memory.entries["hall"].region
+            assert region.centre_xy_m == (1.0, 1.0) and region.half_width_m == 0.4
+        finally:
+            h.close()
+    with ros_context() as ctx, pytest.raises(ConfigError, match=r"extra_regions\[0\]"):
+        GlobalPlannerNode(
+            context=ctx,
+            parameter_overrides=[Parameter("extra_regions", value=["hall 1.0 1.0"])],
         )

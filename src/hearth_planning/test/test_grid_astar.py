@@ -1,12 +1,21 @@
-"""A* on the inflated map: shortest 8-connected paths, never through obstacles, clear errors."""
+"""The search: optimal cost-aware paths, never through an obstacle, clear of doorway jambs,
+smoothed without losing clearance, reused between replans, and clear errors for bad input."""
 
-import heapq
 import itertools
 import math
 
 import numpy as np
 import pytest
+from planning_maps import (
+    blank,
+    box,
+    map_from_rows,
+    reference_dijkstra,
+    sample_polyline,
+    two_rooms_with_door,
+)
 
+from hearth_planning.costmap import Costmap, CostParams
 from hearth_planning.grid_astar import (
     GOAL_OCCUPIED,
     GOAL_OUTSIDE_MAP,
@@ -15,51 +24,12 @@ from hearth_planning.grid_astar import (
     START_OUTSIDE_MAP,
     GridPlanner,
     PlanError,
-    cell_to_world,
-    octile_distance,
-    world_to_cell,
 )
+from hearth_planning.heuristic import build_landmarks
+from hearth_planning.line_of_sight import polyline_cost
 from hearth_planning.map_io import OccupancyMap
-from hearth_planning.paths import path_length, remaining_length
 
-RES = 0.1
-
-
-def _map(rows, origin=(0.0, 0.0, 0.0)):
-    """A map from strings, top row first as drawn: '#' obstacle, '?' unknown, '.' free."""
-    values = {"#": 100, "?": -1, ".": 0}
-    grid = np.array([[values[ch] for ch in row] for row in rows], dtype=np.int8)
-    return OccupancyMap(np.flipud(grid).copy(), RES, *origin)
-
-
-def _dijkstra(traversable, start, goal):
-    """Reference: plain Dijkstra with the same moves (no corner cutting), cost in cells."""
-    h, w = traversable.shape
-    dist = {start: 0.0}
-    heap = [(0.0, start)]
-    done = set()
-    while heap:
-        d, (r, c) = heapq.heappop(heap)
-        if (r, c) in done:
-            continue
-        done.add((r, c))
-        if (r, c) == goal:
-            return d
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                if dr == dc == 0:
-                    continue
-                nr, nc = r + dr, c + dc
-                if not (0 <= nr < h and 0 <= nc < w) or not traversable[nr, nc]:
-                    continue
-                if dr and dc and not (traversable[r + dr, c] and traversable[r, c + dc]):
-                    continue
-                nd = d + (math.sqrt(2.0) if dr and dc else 1.0)
-                if nd < dist.get((nr, nc), math.inf):
-                    dist[(nr, nc)] = nd
-                    heapq.heappush(heap, (nd, (nr, nc)))
-    return math.inf
-
+ROBOT_M = 0.185  # hearth's robot radius 0.175 m + the default margin 0.01 m
 
 MAZE = [
     "....................",
@@ -75,91 +45,190 @@ MAZE = [
 ]
 
 
-def _assert_path_avoids(planner, result):
-    for r, c in result.cells:
-        assert planner.traversable[r, c], f"path enters untraversable cell {(r, c)}"
-    # consecutive cells are 8-neighbours and diagonals never squeeze past a blocked cell
-    for (r0, c0), (r1, c1) in zip(result.cells, result.cells[1:], strict=False):
-        assert max(abs(r1 - r0), abs(c1 - c0)) == 1
-        if r1 != r0 and c1 != c0:
-            assert planner.traversable[r1, c0] and planner.traversable[r0, c1]
+def _plan_cells(costmap, planner, start, goal, **kw):
+    return planner.plan(costmap.cell_to_world(*start), costmap.cell_to_world(*goal), **kw)
+
+
+def _assert_clear(costmap, points):
+    """Every point of the path, sampled every 1/4 cell, lies in a traversable cell."""
+    samples = sample_polyline(points, costmap.resolution_m / 4)
+    for x, y in samples:
+        cell = costmap.world_to_cell(x, y)
+        assert cell is not None and costmap.traversable[cell], f"({x:.3f}, {y:.3f}) not clear"
+
+
+# -- optimality (acceptance 1) -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("start", "goal"),
     [((0, 0), (9, 19)), ((5, 4), (2, 13)), ((9, 0), (0, 19)), ((3, 3), (7, 9)), ((4, 8), (4, 8))],
 )
-def test_astar_finds_the_optimal_8_connected_path(start, goal):
-    occ = _map(MAZE)
-    planner = GridPlanner(occ, inflation_radius_m=0.0)
-    reference = _dijkstra(planner.traversable, start, goal)
-    result = planner.plan(cell_to_world(occ, *start), cell_to_world(occ, *goal))
-    assert result.grid_cost_m == pytest.approx(reference * RES)
-    assert result.length_m == pytest.approx(reference * RES)  # start/goal at cell centres
+def test_path_cost_equals_a_reference_dijkstra_on_a_maze(start, goal):
+    costmap = Costmap(map_from_rows(MAZE), CostParams(inscribed_radius_m=0.0))
+    planner = GridPlanner(costmap)
+    result = _plan_cells(costmap, planner, start, goal)
+    reference_m = reference_dijkstra(costmap.multiplier, start, goal) * costmap.resolution_m
+    assert result.grid_cost_m == pytest.approx(reference_m, rel=1e-9)
+    assert result.cost_m <= reference_m * 1.02  # smoothing never costs more than 2 % extra
     assert result.cells[0] == start and result.cells[-1] == goal
-    _assert_path_avoids(planner, result)
-    assert path_length(result.points) == pytest.approx(result.length_m)
+    _assert_clear(costmap, result.points)
 
 
-def test_astar_matches_dijkstra_on_random_maps_with_inflation():
+def test_path_cost_within_2_percent_of_dijkstra_on_random_maps_with_inflation():
     rng = np.random.default_rng(7)
-    for _ in range(20):
-        grid = np.where(rng.random((25, 30)) < 0.12, 100, 0).astype(np.int8)
-        occ = OccupancyMap(grid, RES)
-        planner = GridPlanner(occ, inflation_radius_m=0.1)
-        free = np.argwhere(planner.traversable)
-        if len(free) < 2:
-            continue
+    checked = 0
+    for _ in range(25):
+        grid = np.where(rng.random((40, 50)) < 0.06, 100, 0).astype(np.int8)
+        costmap = Costmap(OccupancyMap(grid, 0.05), CostParams(inscribed_radius_m=0.06))
+        planner = GridPlanner(costmap)
+        free = np.argwhere(costmap.traversable)
         i, j = rng.choice(len(free), size=2, replace=False)
         start, goal = tuple(free[i]), tuple(free[j])
-        reference = _dijkstra(planner.traversable, start, goal)
+        reference = reference_dijkstra(costmap.multiplier, start, goal)
         try:
-            result = planner.plan(cell_to_world(occ, *start), cell_to_world(occ, *goal))
+            result = _plan_cells(costmap, planner, start, goal)
         except PlanError as err:
-            assert err.code == NO_VALID_PATH
-            assert reference == math.inf
+            assert err.code == NO_VALID_PATH and reference == math.inf
             continue
-        assert result.grid_cost_m == pytest.approx(reference * RES)
-        _assert_path_avoids(planner, result)
+        checked += 1
+        assert result.grid_cost_m == pytest.approx(reference * 0.05, rel=1e-9)
+        assert result.cost_m <= result.grid_cost_m * (1 + 1e-9)  # shortcutting only helps
+        assert result.cost_m >= math.dist(*result.points[[0, -1]]) - 0.05  # >= the crow flies
+        _assert_clear(costmap, result.points)
+    assert checked >= 15
 
 
-def test_octile_heuristic_never_overestimates_on_an_empty_grid():
-    occ = OccupancyMap(np.zeros((12, 12), np.int8), RES)
-    planner = GridPlanner(occ, 0.0)
-    for goal in [(11, 11), (0, 11), (7, 3)]:
-        result = planner.plan(cell_to_world(occ, 0, 0), cell_to_world(occ, *goal))
-        assert result.grid_cost_m == pytest.approx(octile_distance(*goal) * RES)
+def test_the_landmark_heuristic_keeps_paths_optimal_and_expands_fewer_cells():
+    rng = np.random.default_rng(11)
+    grid = blank(6.0, 4.0)
+    for x in (1.5, 3.0, 4.5):  # three walls, each with a door at a random height
+        box(grid, x - 0.05, 0.0, x + 0.05, 4.0)
+        y = rng.uniform(0.3, 2.7)
+        box(grid, x - 0.05, y, x + 0.05, y + 0.9, value=0)
+    costmap = Costmap(OccupancyMap(grid, 0.05), CostParams(ROBOT_M))
+    landmarks = build_landmarks(costmap, 6)
+    assert len(landmarks.cells) == 6
+    penalty = np.where(costmap.traversable, rng.uniform(0.0, 2.0, costmap.shape), 0.0)
+    free = np.argwhere(costmap.traversable)
+    fewer = 0
+    for _ in range(6):
+        start, goal = (tuple(free[i]) for i in rng.choice(len(free), size=2, replace=False))
+        for layer in (None, penalty):  # penalties only add cost: still admissible
+            ref = reference_dijkstra(costmap.multiplier + (0 if layer is None else layer),
+                                     start, goal)
+            alt = _plan_cells(costmap, GridPlanner(costmap, layer, landmarks=landmarks),
+                              start, goal)
+            plain = _plan_cells(costmap, GridPlanner(costmap, layer), start, goal)
+            assert alt.grid_cost_m == pytest.approx(ref * 0.05, rel=1e-9)
+            assert plain.grid_cost_m == pytest.approx(ref * 0.05, rel=1e-9)
+            fewer += alt.expanded < plain.expanded
+    assert fewer >= 10
+    other = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    with pytest.raises(ValueError, match="another map"):
+        GridPlanner(other, landmarks=build_landmarks(Costmap(map_from_rows(MAZE),
+                                                             CostParams(0.0)), 2))
 
 
-def test_inflation_keeps_the_path_an_inflation_radius_from_obstacles():
-    occ = _map(["." * 30] * 9 + ["." * 14 + "##" + "." * 14] + ["." * 30] * 9)
-    planner = GridPlanner(occ, inflation_radius_m=0.25)
-    result = planner.plan((0.45, 0.95), (2.55, 0.95))  # straight through the blocked cells
-    obstacles = np.argwhere(occ.data >= 65)
-    for r, c in result.cells:
-        d = np.min(np.hypot(obstacles[:, 0] - r, obstacles[:, 1] - c)) * RES
-        assert d > 0.25
-    assert result.length_m > 2.1  # it had to go round
+def test_an_empty_map_gives_the_straight_line_and_the_octile_grid_cost():
+    costmap = Costmap(OccupancyMap(np.zeros((30, 30), np.int8), 0.1), CostParams(0.2))
+    result = GridPlanner(costmap).plan((0.25, 0.35), (2.45, 1.55))
+    assert result.grid_cost_m == pytest.approx((22 + (math.sqrt(2) - 1) * 12) * 0.1)
+    assert len(result.points) == 2  # the shortcut is the straight segment
+    assert tuple(result.points[0]) == (0.25, 0.35) and tuple(result.points[-1]) == (2.45, 1.55)
 
 
-def test_unknown_cells_are_not_traversed():
-    occ = _map(["..?..", "..?..", "..?.."])
-    planner = GridPlanner(occ, 0.0)
-    with pytest.raises(PlanError) as err:
-        planner.plan(cell_to_world(occ, 1, 0), cell_to_world(occ, 1, 4))
-    assert err.value.code == NO_VALID_PATH
+# -- obstacles and clearance (acceptance 1) ------------------------------------------------
 
 
-def test_no_corner_cutting_between_diagonal_obstacles():
-    occ = _map(["...", ".#.", "#.."])  # bottom-left and centre cells blocked
-    planner = GridPlanner(occ, 0.0)
+def test_no_path_enters_an_obstacle_or_the_inflation_and_no_corner_is_cut():
+    occ = map_from_rows(["...", ".#.", "#.."])  # bottom-left and centre cells blocked
+    costmap = Costmap(occ, CostParams(inscribed_radius_m=0.0))
+    result = _plan_cells(costmap, GridPlanner(costmap), (0, 1), (1, 0))
     # (row 0, col 1) -> (row 1, col 0): the direct diagonal squeezes between two obstacle
-    # cells, so the path goes the long way round, over the top.
-    result = planner.plan(cell_to_world(occ, 0, 1), cell_to_world(occ, 1, 0))
+    # cells, so the path goes round, over the top.
     assert result.cells[1] != (1, 0)
-    assert result.grid_cost_m == pytest.approx(_dijkstra(planner.traversable, (0, 1), (1, 0)) * RES)
-    assert result.grid_cost_m > 4 * RES
-    _assert_path_avoids(planner, result)
+    assert result.grid_cost_m > 4 * 0.1
+    _assert_clear(costmap, result.points)
+
+
+def test_the_path_crosses_a_doorway_through_its_middle():
+    costmap = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    # Start and goal low down on either side: the shortest line would graze the door's lower
+    # jamb (y = 1.5 m); the cost of being near it pulls the path to the middle (y = 2 m).
+    result = GridPlanner(costmap).plan((1.0, 0.6), (5.0, 0.6))
+    xy = sample_polyline(result.points, 0.01)
+    y_at_door = xy[np.argmin(np.abs(xy[:, 0] - 3.0)), 1]
+    assert y_at_door == pytest.approx(2.0, abs=0.15)
+    clear = [costmap.clearance_m[costmap.world_to_cell(x, y)] for x, y in xy]
+    assert min(clear) >= 0.4  # the door is 1 m wide: nearly half of it on each side
+
+    flat = Costmap(two_rooms_with_door(), CostParams(ROBOT_M, cost_penalty=0.0))
+    shortest = GridPlanner(flat).plan((1.0, 0.6), (5.0, 0.6))
+    xy = sample_polyline(shortest.points, 0.01)
+    clear = [flat.clearance_m[flat.world_to_cell(x, y)] for x, y in xy]
+    assert min(clear) < 0.25  # without the cost it shaves the jamb (but stays out of it)
+    _assert_clear(flat, shortest.points)
+
+
+def test_the_path_keeps_to_the_middle_of_a_hallway():
+    grid = blank(8.0, 1.6)  # a hallway 1.5 m wide between its walls' cells
+    costmap = Costmap(OccupancyMap(grid, 0.05), CostParams(ROBOT_M))
+    result = GridPlanner(costmap).plan((0.5, 0.35), (7.5, 0.35))  # both near one wall
+    xy = sample_polyline(result.points, 0.05)
+    middle = xy[(xy[:, 0] > 2.5) & (xy[:, 0] < 5.5)]
+    assert np.all(np.abs(middle[:, 1] - 0.8) < 0.1)
+
+
+def test_shortcuts_never_cost_more_than_the_grid_path_they_replace():
+    costmap = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    raw = GridPlanner(costmap, smooth=False).plan((0.5, 3.5), (5.5, 0.5))
+    smooth = GridPlanner(costmap).plan((0.5, 3.5), (5.5, 0.5))
+    assert len(smooth.points) < len(raw.points) / 5
+    assert smooth.cost_m <= raw.cost_m
+    assert smooth.length_m < raw.length_m
+    _assert_clear(costmap, smooth.points)
+
+
+# -- reuse between replans -----------------------------------------------------------------
+
+
+def test_a_replan_towards_the_same_goal_resumes_the_search():
+    grid = blank(12.0, 8.0)
+    for x in (3.0, 6.0, 9.0):
+        box(grid, x - 0.05, 0.0, x + 0.05, 6.5)
+    occ = OccupancyMap(grid, 0.05)
+    costmap = Costmap(occ, CostParams(ROBOT_M))
+    planner = GridPlanner(costmap)
+    first = planner.plan((1.0, 1.0), (11.0, 1.0))
+    assert not first.reused
+    further = planner.plan(tuple(first.points[1]), (11.0, 1.0))  # the robot moved along
+    assert further.reused and further.expanded < first.expanded / 10
+    fresh = GridPlanner(costmap).plan(tuple(first.points[1]), (11.0, 1.0))
+    assert further.grid_cost_m == pytest.approx(fresh.grid_cost_m)
+    elsewhere = planner.plan((2.0, 7.0), (11.0, 1.0))  # off the old search: resumed, still optimal
+    fresh = GridPlanner(costmap).plan((2.0, 7.0), (11.0, 1.0))
+    assert elsewhere.reused and elsewhere.grid_cost_m == pytest.approx(fresh.grid_cost_m)
+
+
+def test_a_penalty_layer_makes_a_route_dearer():
+    costmap = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    base = GridPlanner(costmap).plan((1.0, 2.0), (5.0, 2.0))
+    penalty = np.zeros(costmap.shape)
+    penalty[30:50, 55:65] = 5.0  # the doorway cells
+    dear = GridPlanner(costmap, penalty).plan((1.0, 2.0), (5.0, 2.0))
+    assert dear.grid_cost_m > base.grid_cost_m + 0.9 * 5.0 * 0.5  # ~0.5 m of it crossed
+    with pytest.raises(ValueError, match="penalty"):
+        GridPlanner(costmap, -penalty)
+
+
+# -- bad input (acceptance 3, core) --------------------------------------------------------
+
+
+def _bad_input_map():
+    rows = ["...................."] * 10
+    rows[4] = "..#..............?.."
+    return map_from_rows(rows)
 
 
 @pytest.mark.parametrize(
@@ -168,56 +237,96 @@ def test_no_corner_cutting_between_diagonal_obstacles():
         ((-0.5, 0.5), (1.0, 0.5), START_OUTSIDE_MAP, "start (-0.50, 0.50) is outside the map"),
         ((0.5, 0.5), (1.0, 9.5), GOAL_OUTSIDE_MAP, "goal (1.00, 9.50) is outside the map"),
         ((0.5, 0.5), (math.nan, 0.5), GOAL_OUTSIDE_MAP, "outside the map"),
+        ((math.inf, 0.5), (0.5, 0.5), START_OUTSIDE_MAP, "outside the map"),
         ((0.25, 0.55), (1.0, 0.5), START_OCCUPIED, "in an obstacle cell"),
+        ((1.75, 0.55), (1.0, 0.5), START_OCCUPIED, "in unknown space"),
         ((0.5, 0.5), (0.25, 0.55), GOAL_OCCUPIED, "in an obstacle cell"),
         ((0.5, 0.5), (1.75, 0.55), GOAL_OCCUPIED, "in unknown space"),
-        ((0.5, 0.5), (0.35, 0.55), GOAL_OCCUPIED, "closer than the inflation radius"),
+        ((0.5, 0.5), (0.35, 0.55), GOAL_OCCUPIED, "closer than the robot's inscribed radius"),
     ],
 )
 def test_bad_start_or_goal_gives_the_nav2_error(start, goal, code, message):
-    rows = ["...................."] * 10
-    rows[4] = "..#..............?.."
-    occ = _map(rows)
-    planner = GridPlanner(occ, inflation_radius_m=0.15)
+    costmap = Costmap(_bad_input_map(), CostParams(inscribed_radius_m=0.15))
     with pytest.raises(PlanError) as err:
-        planner.plan(start, goal)
+        GridPlanner(costmap).plan(start, goal)
     assert err.value.code == code
     assert message in str(err.value)
 
 
-def test_a_start_inside_the_inflation_escapes_it():
-    occ = _map(["." * 20] * 5 + ["#" * 20] + ["." * 20] * 4)
-    planner = GridPlanner(occ, inflation_radius_m=0.25)
-    start = (0.55, 0.65)  # 0.2 m above the wall: inside the inflation
-    assert not planner.traversable[world_to_cell(occ, *start)]
-    result = planner.plan(start, (1.55, 0.85))  # goal on the same side
-    clear = [planner.clearance_m[c] for c in result.cells]
-    first_free = next(i for i, c in enumerate(result.cells) if planner.traversable[c])
-    assert all(b > a for a, b in itertools.pairwise(clear[: first_free + 1]))
-    assert all(planner.traversable[c] for c in result.cells[first_free:])
+def test_an_unreachable_goal_is_no_valid_path_without_searching_the_map():
+    costmap = Costmap(two_rooms_with_door(door_y_m=(2.0, 2.0)), CostParams(ROBOT_M))
+    with pytest.raises(PlanError) as err:
+        GridPlanner(costmap).plan((1.0, 2.0), (5.0, 2.0))
+    assert err.value.code == NO_VALID_PATH
+    assert "not connected to the start's free space" in str(err.value)
 
 
-def test_world_grid_round_trip_with_a_rotated_origin():
-    occ = OccupancyMap(np.zeros((10, 20), np.int8), 0.05, 1.0, -2.0, math.pi / 2)
-    x, y = cell_to_world(occ, 3, 7)
-    assert world_to_cell(occ, x, y) == (3, 7)
-    assert (x, y) == pytest.approx((1.0 - 3.5 * 0.05, -2.0 + 7.5 * 0.05))
-    assert world_to_cell(occ, 1.1, -2.0) is None  # behind the rotated x axis
+@pytest.mark.parametrize(
+    ("goal", "why"),
+    [
+        ((3.0, 2.0), "in an obstacle cell"),  # in the wall
+        ((2.85, 0.4), "closer than the robot's inscribed radius"),  # next to it
+        ((4.0, 2.0), "not connected"),  # in the other, closed-off room
+    ],
+)
+def test_a_bad_goal_moves_to_the_nearest_reachable_free_pose_when_allowed(goal, why):
+    costmap = Costmap(two_rooms_with_door(door_y_m=(2.0, 2.0)), CostParams(ROBOT_M))
+    planner = GridPlanner(costmap)
+    result = planner.plan((1.0, 2.0), goal, goal_substitute_radius_m=1.5)
+    gx, gy = result.goal_xy
+    assert gx < 3.0 - ROBOT_M  # on the start's side of the wall
+    assert costmap.traversable[costmap.world_to_cell(gx, gy)]
+    assert math.hypot(gx - goal[0], gy - goal[1]) <= 1.5
+    assert why in result.goal_note and "nearest free pose" in result.goal_note
+    assert tuple(result.points[-1]) == pytest.approx(result.goal_xy)
+    with pytest.raises(PlanError, match="no reachable free cell within"):
+        planner.plan((1.0, 2.0), (5.0, 2.0), goal_substitute_radius_m=0.5)
 
 
-def test_path_runs_from_the_exact_start_to_the_exact_goal():
-    occ = OccupancyMap(np.zeros((10, 10), np.int8), RES)
-    result = GridPlanner(occ, 0.0).plan((0.12, 0.13), (0.83, 0.52))
-    assert tuple(result.points[0]) == (0.12, 0.13)
-    assert tuple(result.points[-1]) == (0.83, 0.52)
-    same_cell = GridPlanner(occ, 0.0).plan((0.12, 0.13), (0.17, 0.18))
-    assert len(same_cell.points) == 2
+def test_a_goal_outside_the_map_is_never_moved():
+    costmap = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    with pytest.raises(PlanError) as err:
+        GridPlanner(costmap).plan((1.0, 2.0), (6.2, 2.0), goal_substitute_radius_m=5.0)
+    assert err.value.code == GOAL_OUTSIDE_MAP
 
 
-def test_remaining_length_along_the_path():
-    pts = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 2.0]])
-    assert remaining_length(pts, (0.0, 0.0)) == pytest.approx(3.0)
-    assert remaining_length(pts, (0.5, 0.1)) == pytest.approx(2.5)
-    assert remaining_length(pts, (1.2, 1.5)) == pytest.approx(0.5)
-    assert remaining_length(pts, (5.0, 5.0)) == pytest.approx(0.0)
-    assert remaining_length(pts[:1], (3.0, 4.0)) == pytest.approx(5.0)
+def test_a_start_inside_the_inflation_escapes_to_free_space_first():
+    grid = blank(2.0, 1.0)
+    box(grid, 0.0, 0.45, 2.0, 0.5)  # a wall across the middle
+    costmap = Costmap(OccupancyMap(grid, 0.05), CostParams(inscribed_radius_m=0.2))
+    start = (0.55, 0.6)  # 0.1 m above the wall: inside the inflation
+    assert not costmap.traversable[costmap.world_to_cell(*start)]
+    result = GridPlanner(costmap).plan(start, (1.55, 0.725))
+    assert result.escape_cells > 0
+    clear = [costmap.clearance_m[c] for c in result.cells[: result.escape_cells + 1]]
+    assert all(b > a for a, b in itertools.pairwise(clear))  # always away from it
+    assert all(costmap.traversable[c] for c in result.cells[result.escape_cells :])
+
+
+def test_a_start_deep_in_a_pocket_that_cannot_escape_is_no_valid_path():
+    occ = map_from_rows(["#####", "#...#", "#####"])
+    costmap = Costmap(occ, CostParams(inscribed_radius_m=0.15))
+    with pytest.raises(PlanError) as err:
+        GridPlanner(costmap).plan((0.25, 0.15), (0.35, 0.15))
+    assert err.value.code == NO_VALID_PATH
+    assert "inside the inflation" in str(err.value)
+
+
+def test_polyline_cost_of_a_straight_run_equals_the_grid_cost():
+    costmap = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    rows, cols = np.array([40, 40]), np.array([10, 50])
+    straight = polyline_cost(costmap.multiplier, rows, cols)
+    grid = reference_dijkstra(costmap.multiplier, (40, 10), (40, 50))
+    assert straight == pytest.approx(grid, rel=1e-6)
+
+
+def test_the_issue_2_form_still_gives_shortest_paths_through_cell_centres():
+    occ = map_from_rows(MAZE)
+    legacy = GridPlanner(occ, 0.0)  # hearth_eval's fusion drive builds it this way
+    costmap = Costmap(occ, CostParams(inscribed_radius_m=0.0, cost_penalty=0.0))
+    result = _plan_cells(costmap, legacy, (0, 0), (9, 19))
+    assert result.grid_cost_m == pytest.approx(
+        reference_dijkstra(costmap.multiplier, (0, 0), (9, 19)) * 0.1
+    )
+    assert result.length_m == pytest.approx(result.grid_cost_m)  # no shortcuts
+    assert len(result.points) == len(result.cells)

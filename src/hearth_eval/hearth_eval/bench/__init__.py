@@ -6,5 +6,6 @@ Run with ``./hearth bench <name>`` (or ``python -m hearth_eval.bench <name>``).
 BENCHMARKS = {
     "dds": "hearth_eval.bench.dds_latency",
     "fusion": "hearth_eval.bench.fusion_bench",
+    "global": "hearth_eval.bench.global_planner_bench",
     "sim": "hearth_eval.bench.sim_bench",
 }
