@@ -27,6 +27,8 @@ CASES = [
     ("hearth_planning", "global_planner_node", "global_planner", "map_yam", "x", "unknown"),
     ("hearth_trajectory", "local_planner_node", "local_planner", "rate_hz", 0.0, "below"),
     ("hearth_slam", "slam_node", "slam", "publish_rate_hz", [1, 2], "expected a number"),
+    ("hearth_perception", "obstacle_tracker_node", "obstacle_tracker", "pixel_stride", 0,
+     "below its minimum"),
 ]
 
 

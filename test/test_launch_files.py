@@ -59,6 +59,7 @@ NODE_TABLE = {
     ("hearth_fusion", "fusion_node", "fusion"),
     ("hearth_slam", "slam_node", "slam"),
     ("hearth_planning", "global_planner_node", "global_planner"),
+    ("hearth_perception", "obstacle_tracker_node", "obstacle_tracker"),
     ("hearth_trajectory", "local_planner_node", "local_planner"),
     ("hearth_safety", "safety_node", "safety"),
     ("hearth_eval", "topic_monitor", "topic_monitor"),
@@ -376,7 +377,7 @@ def test_gazebo_runs_the_stack_on_gazebo_with_the_bridge_and_the_spawner():
     by_name = {n.name: n for n in nodes}
     navigation = {("hearth_fusion", "fusion"), ("hearth_slam", "slam"),
                   ("hearth_planning", "global_planner"), ("hearth_trajectory", "local_planner"),
-                  ("hearth_safety", "safety")}
+                  ("hearth_perception", "obstacle_tracker"), ("hearth_safety", "safety")}
     assert {(n.package, n.name) for n in nodes} == navigation | {
         ("hearth_description", "state_publisher"), ("ros_gz_sim", "spawn_hearth"),
         ("ros_gz_bridge", "gz_bridge")}

@@ -13,6 +13,8 @@ import sys
 
 COMMANDS = {
     "fusion": ("hearth_eval.fusion_eval", "sensor fusion against the simulator's ground truth"),
+    "prediction": ("hearth_eval.prediction_eval",
+                   "people prediction on real ETH/UCY pedestrians (ADE/FDE, calibration)"),
 }
 
 

@@ -1,0 +1,1 @@
+"""hearth_perception: the local costmap, depth points, obstacle tracking and prediction."""
