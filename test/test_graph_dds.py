@@ -2,9 +2,9 @@
 
 The nodes are started from a launch file by hearth's launch runner, exactly as installed
 (`install/<pkg>/lib/<pkg>/<exec>` with their params files), on a ROS domain of their own. The
-test feeds synthetic wheel encoders and a navigation command, and checks what comes out:
-/odom moves as the encoders say, TF carries odom -> base_link, and /cmd_vel passes through the
-safety node.
+test feeds synthetic wheel encoders, a navigation command with its committed plan and ToF
+depth frames of an empty floor, and checks what comes out: /odom moves as the encoders say,
+TF carries odom -> base_link, and /cmd_vel passes through the safety node.
 """
 
 from __future__ import annotations
@@ -17,18 +17,24 @@ import pytest
 
 pytest.importorskip("hearth_fusion", reason="the workspace is not built (run ./hearth test)")
 
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry
+from nav_msgs.msg import Path as PathMsg
 from rclpy.node import Node
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import CameraInfo, Image, JointState
 from tf2_msgs.msg import TFMessage
 
+from hearth_common.msg_conversions import ns_to_stamp, quaternion_msg_to_yaw
+from hearth_common.qos import SENSOR
 from hearth_common.testing import pick_domain_id, ros_context, spin_until
-from hearth_description.robot_model import load_robot_params
+from hearth_description.robot_model import expand_xacro, load_robot_params
+from hearth_safety.mounting import frame_in_base
+from hearth_safety.synthetic_depth import DepthRenderer, Scene, tof_camera
 from hearth_tools.launch_runner import launched
 
 LAUNCH = Path(__file__).parent / "graph" / "fusion_safety.launch.xml"
 ROBOT = load_robot_params()
+TOF = tof_camera(ROBOT.tof.width_px, ROBOT.tof.height_px, ROBOT.tof.hfov_rad)
 
 
 class Probe(Node):
@@ -54,9 +60,46 @@ class Probe(Node):
         self.target_wheel_rate_radps = 0.0  # reached within the robot's acceleration limit
         self.v_cmd_mps = 0.0
         self.create_timer(0.02, self._tick)
+        # The ToF sees an empty floor; the planner commits to its command's rollout. (The
+        # safety node drives only on fresh depth and a fresh plan.)
+        self.floor = DepthRenderer(TOF, frame_in_base(expand_xacro(), "tof_optical")).render(
+            Scene()).astype("<f4").tobytes()
+        self.depth = self.create_publisher(Image, "/tof/depth/image_raw", SENSOR)
+        self.depth_info = self.create_publisher(CameraInfo, "/tof/camera_info", SENSOR)
+        self.plan = self.create_publisher(PathMsg, "/local_plan", 10)
+        self.create_timer(1.0 / ROBOT.tof.rate_hz, self._tof)
+        self.create_timer(0.1, self._plan)
 
     def _on_odom(self, msg: Odometry) -> None:
         self.odom = msg
+
+    def _tof(self) -> None:
+        now = self.get_clock().now().nanoseconds
+        info = CameraInfo(width=TOF.width_px, height=TOF.height_px)
+        info.k = [TOF.fx, 0.0, TOF.cx, 0.0, TOF.fy, TOF.cy, 0.0, 0.0, 1.0]
+        self.depth_info.publish(info)
+        img = Image(height=TOF.height_px, width=TOF.width_px, encoding="32FC1",
+                    step=4 * TOF.width_px, data=self.floor)
+        img.header.stamp, img.header.frame_id = ns_to_stamp(now), "tof_optical"
+        self.depth.publish(img)
+
+    def _plan(self) -> None:
+        """The rollout of the command from the robot's /odom pose, a stamp per pose."""
+        if self.odom is None:
+            return
+        now = self.get_clock().now().nanoseconds
+        pose = self.odom.pose.pose
+        yaw = quaternion_msg_to_yaw(pose.orientation)
+        plan = PathMsg()
+        plan.header.stamp, plan.header.frame_id = ns_to_stamp(now), "odom"
+        for k in range(1, 31):
+            ps = PoseStamped()
+            ps.header.stamp, ps.header.frame_id = ns_to_stamp(now + k * 100_000_000), "odom"
+            ps.pose.position.x = pose.position.x + self.v_cmd_mps * 0.1 * k * math.cos(yaw)
+            ps.pose.position.y = pose.position.y + self.v_cmd_mps * 0.1 * k * math.sin(yaw)
+            ps.pose.orientation = pose.orientation
+            plan.poses.append(ps)
+        self.plan.publish(plan)
 
     def _on_tf(self, msg: TFMessage) -> None:
         self.tf_children |= {(t.header.frame_id, t.child_frame_id) for t in msg.transforms}
@@ -140,8 +183,9 @@ def test_cmd_vel_passes_through_the_safety_node(graph):
     assert spin_until([probe], lambda: probe.cmd_vel and math.isclose(probe.cmd_vel[-1], 0.4),
                       timeout_s=10.0), log.getvalue()
     steps = [b - a for a, b in zip(probe.cmd_vel, probe.cmd_vel[1:], strict=False)]
-    # Safety limits acceleration over the time its 20 Hz timer really took: allow that jitter.
-    assert max(steps) <= ROBOT.limits.max_linear_accel_mps2 * 0.05 * 1.5
+    # Safety limits acceleration over the time between its depth frames (15 Hz, as the probe
+    # publishes them): allow for that timer's jitter.
+    assert max(steps) <= ROBOT.limits.max_linear_accel_mps2 / ROBOT.tof.rate_hz * 1.5
     probe.v_cmd_mps = float("nan")  # never forwarded
     spin_until([probe], lambda: False, timeout_s=0.5)
     assert all(math.isfinite(v) for v in probe.cmd_vel)

@@ -17,7 +17,7 @@ setup(
     zip_safe=True,
     maintainer="hearth maintainers",
     maintainer_email="maintainers@hearth-robotics.org",
-    description="Reactive safety layer for hearth: validates and rate-limits /cmd_vel.",
+    description="Reactive safety layer for hearth: depth-based collision checking at sensor rate.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": ["safety_node = hearth_safety.safety_node:main"]},

@@ -15,6 +15,8 @@ COMMANDS = {
     "fusion": ("hearth_eval.fusion_eval", "sensor fusion against the simulator's ground truth"),
     "prediction": ("hearth_eval.prediction_eval",
                    "people prediction on real ETH/UCY pedestrians (ADE/FDE, calibration)"),
+    "safety": ("hearth_eval.safety_eval",
+               "safety controller in closed loop on the simulator: a person steps out"),
 }
 
 

@@ -1,1 +1,1 @@
-"""Reactive safety layer for hearth. The core (command_guard) imports without rclpy."""
+"""Reactive safety layer for hearth. The core (controller and its modules) imports without rclpy."""

@@ -7,5 +7,6 @@ BENCHMARKS = {
     "dds": "hearth_eval.bench.dds_latency",
     "fusion": "hearth_eval.bench.fusion_bench",
     "global": "hearth_eval.bench.global_planner_bench",
+    "safety": "hearth_eval.bench.safety_bench",
     "sim": "hearth_eval.bench.sim_bench",
 }
