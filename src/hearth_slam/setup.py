@@ -12,6 +12,7 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
         ("share/" + package_name + "/config", glob("config/*.yaml")),
+        ("share/" + package_name + "/vocabulary", glob("vocabulary/*")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -20,5 +21,8 @@ setup(
     description="V-SLAM for hearth (for now: map->odom held, /slam/pose from odometry).",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": ["slam_node = hearth_slam.slam_node:main"]},
+    entry_points={"console_scripts": [
+        "slam_node = hearth_slam.slam_node:main",
+        "train_vocabulary = hearth_slam.tools.train_vocabulary:main",
+    ]},
 )

@@ -13,10 +13,14 @@ import sys
 
 COMMANDS = {
     "fusion": ("hearth_eval.fusion_eval", "sensor fusion against the simulator's ground truth"),
+    "latency": ("hearth_eval.latency_eval",
+                "local planner: 300 ms sensing latency, compensation on vs off (simulator)"),
     "prediction": ("hearth_eval.prediction_eval",
                    "people prediction on real ETH/UCY pedestrians (ADE/FDE, calibration)"),
     "safety": ("hearth_eval.safety_eval",
                "safety controller in closed loop on the simulator: a person steps out"),
+    "slam_frontend": ("hearth_eval.slam_frontend_eval",
+                      "V-SLAM front end: EuRoC at rest, TUM pairs, simulated drive (RPE/m)"),
 }
 
 

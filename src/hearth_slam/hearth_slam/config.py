@@ -18,6 +18,23 @@ class SlamConfig:
     initial_y_m: float = param(0.0, "initial map->odom y", min=-1.0e4, max=1.0e4)
     initial_yaw_rad: float = param(0.0, "initial map->odom yaw", min=-math.pi, max=math.pi)
 
+    # The front end: stereo visual odometry (hearth_slam.visual_odometry)
+    visual_odometry: bool = param(
+        True, "track the stereo pair and publish /slam/visual_odometry and /slam/diagnostics")
+    robot_params_file: str = param(
+        "", "robot.yaml whose URDF places the stereo camera in base_link "
+            "(empty: hearth_description's config/robot.yaml)")
+    vo_n_features: int = param(1000, "ORB features per image", min=100, max=5000)
+    vo_min_inliers: int = param(
+        20, "PnP inliers below which tracking is lost", min=6, max=500)
+    vo_keyframe_max_interval_s: float = param(
+        2.0, "a keyframe at least this often while tracking", min=0.1, max=60.0)
+    vo_covariance_inflation: float = param(
+        1.0, "factor on the published twist covariance", min=1.0, max=1000.0)
+    vo_prior_wait_s: float = param(
+        0.05, "how long tracking waits for TF odom->base_link at an image's stamp (the "
+              "motion prior); without it the last motion predicts", min=0.0, max=1.0)
+
     def __post_init__(self) -> None:
         frames = {}
         for key in ("map_frame", "odom_frame", "base_frame"):

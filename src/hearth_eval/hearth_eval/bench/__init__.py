@@ -9,4 +9,6 @@ BENCHMARKS = {
     "global": "hearth_eval.bench.global_planner_bench",
     "safety": "hearth_eval.bench.safety_bench",
     "sim": "hearth_eval.bench.sim_bench",
+    "slam": "hearth_eval.bench.slam_bench",
+    "trajectory": "hearth_eval.bench.trajectory_bench",
 }

@@ -1,0 +1,1006 @@
+"""The V-SLAM back end: an iSAM2 factor graph of keyframe poses and landmarks (ROS-free).
+
+The graph, in the order one explains it (README "Back end" gives the values and why):
+
+- **Variables.** ``X(k)``: keyframe ``k``'s base_link pose in the map (``gtsam.Pose3``);
+  ``L(j)``: landmark ``j``'s position in the map (``gtsam.Point3``).
+- **Prior** on the first keyframe's pose: it defines the map frame.
+- **Odometry between-factors** ``X(p) -> X(k)`` from the fused odometry (``T_odom_base`` at
+  each keyframe) across consecutive keyframes: they carry the graph through featureless
+  stretches. Sigmas grow with the distance and the turn between the two keyframes; z, roll
+  and pitch are held near zero (the floor is flat).
+- **Stereo factors** ``X(k), L(j)`` (``GenericStereoFactor3D``, ``Cal3_S2Stereo``, the left
+  camera's pose in base_link as ``body_P_sensor``) with a Huber kernel: one bad match costs
+  linearly, not quadratically.
+- **Loop factors** ``X(a) -> X(b)`` (``add_loop``) from geometrically verified place
+  recognition, gated against the drift the odometry could have accumulated between them.
+
+Landmarks enter the graph only once ``min_keyframes_per_landmark`` keyframes have observed
+them (a landmark seen from one keyframe constrains no pose); until then they wait, and one
+not seen again within ``pending_landmark_max_age_keyframes`` is forgotten. Keyframes whose
+landmarks are almost all seen by enough others are culled: their factors are removed
+(``ISAM2.update(removeFactorIndices=...)``; iSAM2 then drops the variable), their two
+odometry factors are replaced by one across the gap, and landmarks left with too few
+observers are removed the same way. So the graph, and memory, grow with the places visited
+rather than with time.
+
+``map->odom`` is ``T_map_base(optimised) @ inv(T_odom_base)`` of the latest keyframe.
+
+Frames and conventions: ``T_a_b`` (4x4 numpy) is frame b's pose in frame a. Information and
+covariance matrices of poses are in GTSAM's Pose3 tangent order: rotation (rad) first, then
+translation (m), in the child frame (``T' = T exp(xi)``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+
+import gtsam
+import numpy as np
+from gtsam.symbol_shorthand import L, X
+
+from hearth_slam import se3
+
+
+class BackendInputError(ValueError):
+    """A keyframe or loop the back end refuses (the graph is left unchanged)."""
+
+
+# ------------------------------------------------------------------------------ the camera
+
+
+@dataclass(frozen=True)
+class BackendCamera:
+    """The rectified stereo pair as the graph models it: the left camera's intrinsics (px),
+    the baseline (m), and the left optical frame's pose in base_link. (The front end's
+    ``stereo_camera.StereoRig`` holds the full calibration and rectification; the lead's
+    node builds this from it: ``BackendCamera(rig.fx, rig.fy, rig.cx, rig.cy,
+    rig.baseline_m, mount_from_urdf(urdf, "stereo_left_optical"))``.)"""
+
+    fx_px: float
+    fy_px: float
+    cx_px: float
+    cy_px: float
+    baseline_m: float
+    pose_base_camera: np.ndarray = field(default_factory=lambda: np.eye(4))
+
+    def __post_init__(self) -> None:
+        for key in ("fx_px", "fy_px", "baseline_m"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ValueError(f"BackendCamera.{key} must be finite and > 0, got {value}")
+        if not (math.isfinite(self.cx_px) and math.isfinite(self.cy_px)):
+            raise ValueError("BackendCamera principal point must be finite")
+        if not se3.is_rigid(np.asarray(self.pose_base_camera, dtype=float)):
+            raise ValueError("BackendCamera.pose_base_camera must be a rigid 4x4 transform")
+
+    @classmethod
+    def from_robot(cls, robot_yaml: str | None = None) -> BackendCamera:
+        """The hearth robot's pair from robot.yaml (ideal pinholes: ``fx = w / (2 tan(hfov /
+        2))``, principal point at the image centre) and the URDF's left optical frame."""
+        from hearth_description.robot_model import expand_xacro, load_robot_params
+        from hearth_slam.stereo_camera import mount_from_urdf
+
+        p = load_robot_params(robot_yaml).stereo
+        f = p.width_px / (2.0 * math.tan(p.hfov_rad / 2.0))
+        return cls(f, f, (p.width_px - 1) / 2.0, (p.height_px - 1) / 2.0, p.baseline_m,
+                   mount_from_urdf(expand_xacro(robot_yaml=robot_yaml), "stereo_left_optical"))
+
+    @property
+    def K(self) -> np.ndarray:
+        return np.array([[self.fx_px, 0.0, self.cx_px], [0.0, self.fy_px, self.cy_px],
+                         [0.0, 0.0, 1.0]])
+
+    def calibration(self) -> gtsam.Cal3_S2Stereo:
+        return gtsam.Cal3_S2Stereo(self.fx_px, self.fy_px, 0.0, self.cx_px, self.cy_px,
+                                   self.baseline_m)
+
+    def triangulate(self, stereo_uv: np.ndarray) -> np.ndarray:
+        """Points (N, 3) in the left optical frame from (uL, uR, v) rows (px)."""
+        uv = np.asarray(stereo_uv, dtype=float).reshape(-1, 3)
+        disparity = uv[:, 0] - uv[:, 1]
+        z = self.fx_px * self.baseline_m / disparity
+        x = (uv[:, 0] - self.cx_px) * z / self.fx_px
+        y = (uv[:, 2] - self.cy_px) * z / self.fy_px
+        return np.column_stack([x, y, z])
+
+    def project(self, points_camera: np.ndarray) -> np.ndarray:
+        """(uL, uR, v) rows (N, 3) of points (N, 3) in the left optical frame."""
+        p = np.asarray(points_camera, dtype=float).reshape(-1, 3)
+        uL = self.fx_px * p[:, 0] / p[:, 2] + self.cx_px
+        v = self.fy_px * p[:, 1] / p[:, 2] + self.cy_px
+        uR = uL - self.fx_px * self.baseline_m / p[:, 2]
+        return np.column_stack([uL, uR, v])
+
+
+# ------------------------------------------------------------------------------ parameters
+
+
+@dataclass(frozen=True)
+class BackendParams:
+    """Noise models and policies of the graph (README "Back end" says why each value)."""
+
+    # stereo measurements
+    pixel_sigma_px: float = 1.0  # ORB keypoint at octave 0; callers pass 1.2**octave per point
+    huber_k: float = 1.345  # whitened residual where Huber turns linear (95 % efficiency)
+    min_disparity_px: float = 1.0  # nearer than fx * b / 1 px (26 m here): depth is noise
+    max_depth_m: float = 15.0  # farther than any home's room
+    observation_gate_px: float = 10.0  # x sigma: farther from the prediction is a mismatch
+    # odometry between-factors (fused wheels + gyro: ~1 % drift, heading ~0.1 deg/m)
+    odom_sigma_m: float = 0.005  # floor, per factor
+    odom_sigma_per_m: float = 0.02  # per metre travelled between the keyframes
+    odom_yaw_sigma_rad: float = math.radians(0.2)  # floor
+    odom_yaw_sigma_per_m: float = math.radians(0.2)  # heading drift per metre
+    odom_yaw_sigma_per_rad: float = 0.02  # gyro scale error per radian turned
+    odom_z_sigma_m: float = 0.01  # flat floor: z between keyframes ~ 0
+    odom_tilt_sigma_rad: float = math.radians(1.0)  # roll, pitch ~ 0 (thresholds: a degree)
+    odom_broken_sigma_m: float = 100.0  # odometry reset (lift, restart): no information
+    odom_broken_sigma_rad: float = math.pi
+    # the map frame
+    prior_sigma_m: float = 1e-3
+    prior_sigma_rad: float = 1e-3
+    # landmarks and culling
+    min_keyframes_per_landmark: int = 2
+    pending_landmark_max_age_keyframes: int = 8
+    cull_redundant_fraction: float = 0.9  # of a keyframe's landmarks ...
+    cull_min_other_observers: int = 3  # ... seen by at least this many other keyframes
+    cull_min_age_keyframes: int = 4  # the newest keyframes are never culled
+    cull_min_landmarks: int = 10  # a keyframe seeing fewer is kept (featureless stretch)
+    # loops: the correction a loop implies must fit the drift odometry allows
+    loop_gate_m: float = 0.3
+    loop_gate_per_m: float = 0.05
+    loop_gate_rad: float = math.radians(10.0)
+    loop_gate_rad_per_m: float = math.radians(1.0)
+    loop_extra_updates: int = 4  # iSAM2 iterations after a loop (one is a single GN step)
+    # iSAM2
+    relinearize_threshold: float = 0.01
+    relinearize_skip: int = 1
+
+    def __post_init__(self) -> None:
+        for key, value in self.__dict__.items():
+            if isinstance(value, float) and not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"BackendParams.{key} must be finite and >= 0, got {value}")
+        if self.min_keyframes_per_landmark < 1:
+            raise ValueError("BackendParams.min_keyframes_per_landmark must be >= 1")
+        if not 0.0 < self.cull_redundant_fraction <= 1.0:
+            raise ValueError("BackendParams.cull_redundant_fraction must be in (0, 1]")
+        for key in ("pixel_sigma_px", "huber_k", "prior_sigma_m", "prior_sigma_rad",
+                    "odom_sigma_m", "odom_yaw_sigma_rad", "odom_z_sigma_m",
+                    "odom_tilt_sigma_rad"):
+            if getattr(self, key) <= 0.0:
+                raise ValueError(f"BackendParams.{key} must be > 0")
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class CulledKeyframe:
+    """A keyframe taken out of the graph; ``pose_anchor_culled`` is its pose in the base_link
+    of ``anchor_id`` (the previous kept keyframe) when it was culled, so that data attached
+    to it (a ToF scan) can move to the anchor."""
+
+    kf_id: int
+    anchor_id: int
+    pose_anchor_culled: np.ndarray
+
+
+@dataclass(frozen=True)
+class KeyframeUpdate:
+    kf_id: int
+    observations_used: int
+    observations_rejected: int
+    landmarks_added: int
+    landmarks_removed: int
+    culled: tuple[CulledKeyframe, ...]
+    update_ms: float
+
+
+@dataclass(frozen=True)
+class KeyframeLandmarks:
+    """The landmarks a keyframe observed, with descriptors, in its left camera's frame."""
+
+    kf_id: int
+    landmark_ids: np.ndarray  # (N,)
+    points_camera: np.ndarray  # (N, 3), left optical frame of the keyframe
+    descriptors: np.ndarray  # (N, 32) uint8
+    stereo_uv: np.ndarray  # (N, 3) what the keyframe measured
+    pose_map_camera: np.ndarray  # (4, 4) the keyframe's left camera in the map
+
+
+@dataclass(frozen=True)
+class LoopDecision:
+    accepted: bool
+    reason: str  # "accepted" or why not
+    correction_m: float  # translation of inv(predicted) @ measured
+    correction_rad: float
+    path_m: float  # odometry distance between the two keyframes
+    update_ms: float = 0.0
+
+
+# ------------------------------------------------------------------------------ bookkeeping
+
+
+@dataclass(eq=False)
+class _Keyframe:
+    kf_id: int
+    t_s: float
+    pose_odom_base: np.ndarray
+    path_m: float  # odometry distance travelled since the first keyframe
+    turn_rad: float  # odometry |yaw| turned since the first keyframe
+    segment: int  # odometry segment: increments at every odometry break
+    prior_factor: int | None = None
+    in_loop: bool = False
+    stereo_factors: dict[int, int] = field(default_factory=dict)  # landmark -> factor index
+
+
+@dataclass(eq=False)
+class _Landmark:
+    lm_id: int
+    point_map: np.ndarray  # initial guess, then the latest estimate
+    descriptor: np.ndarray | None
+    born_kf: int
+    # keyframe -> (uL, uR, v, sigma_px); for a landmark in the graph, its factor indices are
+    # in the keyframes' stereo_factors
+    obs: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
+    in_graph: bool = False
+    last_seen: int = 0  # the back end's keyframe count when last observed
+
+
+@dataclass(eq=False)
+class _Edge:
+    """An odometry between-factor (consecutive kept keyframes) or a loop factor."""
+
+    kf_a: int
+    kf_b: int
+    pose_a_b: np.ndarray
+    sigmas: np.ndarray | None  # odometry: (6,) rot-first; loop: None
+    information: np.ndarray | None  # loop: (6, 6)
+    factor: int = -1
+
+
+def _yaw_of(T: np.ndarray) -> float:
+    return math.atan2(T[1, 0], T[0, 0])
+
+
+# ------------------------------------------------------------------------------ the back end
+
+
+class Backend:
+    """The graph. Not thread-safe: ``BackendThread`` owns one and feeds it from a queue."""
+
+    def __init__(self, camera: BackendCamera, params: BackendParams | None = None,
+                 pose_map_odom: np.ndarray | None = None) -> None:
+        self.camera = camera
+        self.p = p = params or BackendParams()
+        self._cal = camera.calibration()
+        self._body_P_sensor = gtsam.Pose3(np.asarray(camera.pose_base_camera, dtype=float))
+        self.isam = self._new_isam()
+        self._huber = gtsam.noiseModel.mEstimator.Huber.Create(p.huber_k)
+        self._pixel_noise: dict[float, gtsam.noiseModel.Base] = {}
+        self.keyframes: dict[int, _Keyframe] = {}
+        self.landmarks: dict[int, _Landmark] = {}
+        self._odom_into: dict[int, _Edge] = {}  # kf -> the odometry edge ending there
+        self._odom_out: dict[int, _Edge] = {}  # kf -> the odometry edge leaving it
+        self._loops: list[_Edge] = []
+        self._poses: dict[int, np.ndarray] = {}  # the latest estimate, T_map_base
+        self._last_kf: int | None = None
+        self._segment = 0
+        self._pose_map_odom = (np.eye(4) if pose_map_odom is None
+                               else np.asarray(pose_map_odom, dtype=float).copy())
+        self._factor_owner: dict[int, tuple] = {}
+        self._prior_pose = np.eye(4)  # the first keyframe's pose: the map frame
+        self._deferred_remove: list[int] = []  # culled factors, removed with the next update
+        self._deferred_bridges: list[_Edge] = []
+        self._odometry_restarted = False  # a loaded map: the next keyframe's odometry is new
+        self._map_odom_given = False  # set_map_odom since the last keyframe
+        self.counts = {"keyframes_added": 0, "keyframes_culled": 0, "landmarks_added": 0,
+                       "landmarks_removed": 0, "landmarks_forgotten": 0,
+                       "observations_rejected": 0, "loops_accepted": 0, "loops_rejected": 0,
+                       "rebuilds": 0}
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def latest_keyframe(self) -> int | None:
+        return self._last_kf
+
+    def optimized_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (K,), T_map_base (K, 4, 4)) of the keyframes in the graph, by id."""
+        ids = np.array(sorted(self._poses), dtype=np.int64)
+        poses = np.array([self._poses[i] for i in ids]).reshape(-1, 4, 4)
+        return ids, poses
+
+    def pose(self, kf_id: int) -> np.ndarray:
+        """T_map_base of a keyframe in the graph (``KeyError`` when culled or unknown)."""
+        return self._poses[kf_id].copy()
+
+    def landmarks_in_graph(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (M,), points_map (M, 3)) of the landmarks in the graph."""
+        ids = np.array(sorted(j for j, lm in self.landmarks.items() if lm.in_graph),
+                       dtype=np.int64)
+        pts = np.array([self.landmarks[j].point_map for j in ids]).reshape(-1, 3)
+        return ids, pts
+
+    def keyframe_landmarks(self, kf_id: int) -> KeyframeLandmarks:
+        """What keyframe ``kf_id`` sees of the map, for loop verification and
+        relocalization: the landmarks it observed that carry a descriptor, at their
+        current estimates (landmarks still waiting to enter the graph at their first
+        guess). ``KeyError`` when the keyframe is not in the graph."""
+        kf = self.keyframes[kf_id]
+        ids = sorted(j for j, lm in self.landmarks.items()
+                     if kf_id in lm.obs and lm.descriptor is not None)
+        T_map_camera = self._poses[kf.kf_id] @ self.camera.pose_base_camera
+        pts = np.array([self.landmarks[j].point_map for j in ids]).reshape(-1, 3)
+        desc = np.array([self.landmarks[j].descriptor for j in ids],
+                        dtype=np.uint8).reshape(-1, 32)
+        uv = np.array([self.landmarks[j].obs[kf_id][:3] for j in ids]).reshape(-1, 3)
+        return KeyframeLandmarks(kf_id, np.array(ids, dtype=np.int64),
+                                 se3.transform_points(se3.inverse(T_map_camera), pts), desc,
+                                 uv, T_map_camera)
+
+    def map_odom(self) -> np.ndarray:
+        """T_map_odom: the latest keyframe's optimised pose composed with its odometry."""
+        if self._last_kf is None:
+            return self._pose_map_odom.copy()
+        kf = self.keyframes[self._last_kf]
+        return self._poses[kf.kf_id] @ se3.inverse(kf.pose_odom_base)
+
+    def set_map_odom(self, pose_map_odom: np.ndarray) -> None:
+        """Where odometry's origin lies in the map (after a relocalization): the first guess
+        of the next keyframe added with ``odom_valid=False``."""
+        T = np.asarray(pose_map_odom, dtype=float)
+        if not se3.is_rigid(T, 1e-5):
+            raise BackendInputError("pose_map_odom must be a finite rigid 4x4 transform")
+        self._pose_map_odom = T.copy()
+        self._map_odom_given = True
+
+    def loops(self) -> list[tuple[int, int]]:
+        """The (kf_a, kf_b) of the loop factors in the graph."""
+        return [(e.kf_a, e.kf_b) for e in self._loops]
+
+    def _register(self, e: _Edge) -> None:
+        if e.information is not None:
+            self._loops.append(e)
+        else:
+            self._odom_out[e.kf_a] = e
+            self._odom_into[e.kf_b] = e
+
+    # ------------------------------------------------------------------ noise models
+
+    def _stereo_noise(self, sigma_px: float) -> gtsam.noiseModel.Base:
+        key = round(float(sigma_px), 3)
+        if key not in self._pixel_noise:
+            self._pixel_noise[key] = gtsam.noiseModel.Robust.Create(
+                self._huber, gtsam.noiseModel.Isotropic.Sigma(3, key))
+        return self._pixel_noise[key]
+
+    def odometry_sigmas(self, distance_m: float, turn_rad: float, broken: bool) -> np.ndarray:
+        """Sigmas (rx, ry, rz, tx, ty, tz) of the odometry between two keyframes that are
+        ``distance_m`` and ``turn_rad`` apart along the odometry."""
+        p = self.p
+        if broken:
+            return np.array([p.odom_broken_sigma_rad] * 3 + [p.odom_broken_sigma_m] * 3)
+        yaw = p.odom_yaw_sigma_rad + p.odom_yaw_sigma_per_m * distance_m \
+            + p.odom_yaw_sigma_per_rad * turn_rad
+        xy = p.odom_sigma_m + p.odom_sigma_per_m * distance_m
+        return np.array([p.odom_tilt_sigma_rad, p.odom_tilt_sigma_rad, yaw, xy, xy,
+                         p.odom_z_sigma_m])
+
+    # ------------------------------------------------------------------ validation
+
+    @staticmethod
+    def _check_pose(T, what: str) -> np.ndarray:
+        try:
+            T = np.asarray(T, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise BackendInputError(f"{what} is not a 4x4 array: {exc}") from None
+        if not se3.is_rigid(T, 1e-5):
+            raise BackendInputError(f"{what} must be a finite rigid 4x4 transform")
+        return T
+
+    def _valid_observations(self, ids: np.ndarray, uv: np.ndarray,
+                            sigma: np.ndarray) -> np.ndarray:
+        """Mask of the rows to use: finite, positive disparity within the depth limits, a
+        positive sigma, not a repeated id."""
+        p = self.p
+        disparity = uv[:, 0] - uv[:, 1]
+        min_disp = max(p.min_disparity_px,
+                       self.camera.fx_px * self.camera.baseline_m / max(p.max_depth_m, 1e-9))
+        ok = np.isfinite(uv).all(axis=1) & np.isfinite(sigma) & (sigma > 0.0)
+        ok &= disparity >= min_disp
+        _, first = np.unique(ids, return_index=True)
+        unique = np.zeros(len(ids), dtype=bool)
+        unique[first] = True
+        return ok & unique
+
+    # ------------------------------------------------------------------ keyframes
+
+    def add_keyframe(self, kf_id: int, t_s: float, pose_odom_base: np.ndarray,
+                     landmark_ids: np.ndarray, stereo_uv: np.ndarray,
+                     new_landmark_ids: np.ndarray | None = None,
+                     new_points_map: np.ndarray | None = None,
+                     new_descriptors: np.ndarray | None = None,
+                     uv_sigma_px: np.ndarray | None = None,
+                     odom_valid: bool = True) -> KeyframeUpdate:
+        """Add keyframe ``kf_id`` (larger than every earlier id) at ``t_s`` (s) with the fused
+        odometry pose ``pose_odom_base`` (4x4) and what it observes:
+
+        - ``landmark_ids`` (N,) int and ``stereo_uv`` (N, 3): (uL, uR, v) px in the rectified
+          pair, one row per landmark seen;
+        - ``new_landmark_ids`` (M,): landmarks first seen here (each also in
+          ``landmark_ids``), with optional first guesses ``new_points_map`` (M, 3) in the
+          map frame (triangulated from this keyframe's stereo measurement when None) and
+          ORB descriptors ``new_descriptors`` (M, 32) uint8 (kept for loop verification and
+          the saved map);
+        - ``uv_sigma_px`` (N,): the measurement sigma per row (``1.2 ** octave`` for ORB);
+          ``pixel_sigma_px`` when None;
+        - ``odom_valid=False`` when the odometry restarted or jumped since the previous
+          keyframe (a lift, a new session): the odometry factor then carries no information
+          and the first guess comes from ``set_map_odom``.
+
+        Rows that are not finite, have too small a disparity, repeat an id or name a landmark
+        the back end does not know are dropped and counted. A bad pose, id or array shape
+        raises ``BackendInputError`` and changes nothing."""
+        tick = time.perf_counter()
+        p = self.p
+        kf_id = int(kf_id)
+        if self._last_kf is not None and kf_id <= self._last_kf:
+            raise BackendInputError(f"keyframe id {kf_id} is not after {self._last_kf}")
+        if not math.isfinite(t_s):
+            raise BackendInputError("t_s must be finite")
+        T_odom = self._check_pose(pose_odom_base, "pose_odom_base")
+        ids, uv, sigma, new_ids, new_points_map, new_descriptors = self._checked_rows(
+            landmark_ids, stereo_uv, uv_sigma_px, new_landmark_ids, new_points_map,
+            new_descriptors)
+
+        # --- the keyframe and its first guess
+        prev = self.keyframes[self._last_kf] if self._last_kf is not None else None
+        odom_valid = bool(odom_valid) and not self._odometry_restarted
+        if prev is not None and not odom_valid and not self._map_odom_given:
+            # no relocalization yet: the robot is most likely near where it was
+            self._pose_map_odom = self._poses[prev.kf_id] @ se3.inverse(T_odom)
+        if prev is not None:
+            step = se3.inverse(prev.pose_odom_base) @ T_odom
+            distance = float(np.linalg.norm(step[:3, 3])) if odom_valid else 0.0
+            turn = abs(_yaw_of(step)) if odom_valid else 0.0
+            path, turned = prev.path_m + distance, prev.turn_rad + turn
+            if not odom_valid:
+                self._segment += 1
+            guess = (self._poses[prev.kf_id] @ step if odom_valid
+                     else self._pose_map_odom @ T_odom)
+        else:
+            path, turned = 0.0, 0.0
+            guess = self._pose_map_odom @ T_odom
+        kf = _Keyframe(kf_id, float(t_s), T_odom.copy(), path, turned, self._segment)
+
+        graph = gtsam.NonlinearFactorGraph()
+        values = gtsam.Values()
+        values.insert(X(kf_id), gtsam.Pose3(guess))
+        owners: list[tuple] = []
+        if prev is None:
+            self._prior_pose = guess.copy()
+            graph.add(self._prior_factor(kf_id, guess))
+            owners.append(("prior", kf_id))
+        else:
+            # across an odometry break the edge only keeps the graph connected: it measures
+            # the first guess, with no information
+            measured = (se3.inverse(prev.pose_odom_base) @ T_odom if odom_valid
+                        else se3.inverse(self._poses[prev.kf_id]) @ guess)
+            edge = _Edge(prev.kf_id, kf_id, measured,
+                         self.odometry_sigmas(path - prev.path_m, turned - prev.turn_rad,
+                                              not odom_valid), None)
+            graph.add(self._edge_factor(edge))
+            owners.append(("edge", edge))
+            self._register(edge)
+
+        # --- observations
+        keep = self._valid_observations(ids, uv, sigma)
+        new_set = {int(j) for j in new_ids}
+        for n, j in enumerate(new_ids):
+            j = int(j)
+            if j in self.landmarks:
+                keep &= ids != j  # a "new" landmark we already know: refuse the row
+                new_set.discard(j)
+                continue
+            self.landmarks[j] = _Landmark(
+                j, None if new_points_map is None else new_points_map[n].copy(),
+                None if new_descriptors is None else new_descriptors[n].copy(), kf_id)
+        known = np.array([int(j) in self.landmarks for j in ids], dtype=bool)
+        keep &= known
+        rejected = int(len(ids) - keep.sum())
+        self.counts["observations_rejected"] += rejected
+        self.keyframes[kf_id] = kf
+        self._poses[kf_id] = guess
+        admitted, gated = self._observe(kf_id, guess, ids[keep], uv[keep], sigma[keep], graph,
+                                        owners)
+        # new landmarks that were never observed in a usable row
+        for j in new_set:
+            if not self.landmarks[j].obs:
+                del self.landmarks[j]
+        for lm in admitted:
+            values.insert(L(lm.lm_id), gtsam.Point3(*lm.point_map))
+            for k in lm.obs:
+                graph.add(self._stereo_factor(k, lm))
+                owners.append(("stereo", k, lm.lm_id))
+            lm.in_graph = True
+        rejected += gated
+        self.counts["observations_rejected"] += gated
+        self._update(graph, values, [], owners)
+        self._last_kf = kf_id
+        self._odometry_restarted = self._map_odom_given = False
+        self.counts["keyframes_added"] += 1
+        self.counts["landmarks_added"] += len(admitted)
+
+        # --- forget landmarks never seen again; cull what brings nothing
+        forgotten = [j for j, lm in self.landmarks.items() if not lm.in_graph
+                     and self.counts["keyframes_added"] - lm.last_seen
+                     > p.pending_landmark_max_age_keyframes]
+        for j in forgotten:
+            del self.landmarks[j]
+        self.counts["landmarks_forgotten"] += len(forgotten)
+        culled, removed = self._cull(kf_id)
+        return KeyframeUpdate(kf_id, int(keep.sum()) - gated, rejected, len(admitted), removed,
+                              tuple(culled), (time.perf_counter() - tick) * 1e3)
+
+    def _checked_rows(self, landmark_ids, stereo_uv, uv_sigma_px, new_landmark_ids,
+                      new_points_map, new_descriptors) -> tuple:
+        """The observation arrays as numpy, or ``BackendInputError`` on a wrong shape."""
+        ids = np.asarray(landmark_ids, dtype=np.int64).reshape(-1)
+        uv = np.asarray(stereo_uv, dtype=float)
+        if uv.shape != (len(ids), 3):
+            raise BackendInputError(f"stereo_uv must be ({len(ids)}, 3), got {uv.shape}")
+        sigma = (np.full(len(ids), self.p.pixel_sigma_px) if uv_sigma_px is None
+                 else np.asarray(uv_sigma_px, dtype=float).reshape(-1))
+        if sigma.shape != (len(ids),):
+            raise BackendInputError(f"uv_sigma_px must be ({len(ids)},), got {sigma.shape}")
+        new_ids = (np.zeros(0, dtype=np.int64) if new_landmark_ids is None
+                   else np.asarray(new_landmark_ids, dtype=np.int64).reshape(-1))
+        if new_points_map is not None:
+            new_points_map = np.asarray(new_points_map, dtype=float)
+            if new_points_map.shape != (len(new_ids), 3):
+                raise BackendInputError(
+                    f"new_points_map must be ({len(new_ids)}, 3), got {new_points_map.shape}")
+        if new_descriptors is not None:
+            new_descriptors = np.asarray(new_descriptors)
+            if new_descriptors.shape != (len(new_ids), 32) or new_descriptors.dtype != np.uint8:
+                raise BackendInputError("new_descriptors must be (M, 32) uint8")
+        return ids, uv, sigma, new_ids, new_points_map, new_descriptors
+
+    def _observe(self, kf_id: int, guess: np.ndarray, ids: np.ndarray, rows: np.ndarray,
+                 sig: np.ndarray, graph: gtsam.NonlinearFactorGraph,
+                 owners: list[tuple]) -> tuple[list[_Landmark], int]:
+        """Record the keyframe's valid observations: stereo factors for landmarks in the
+        graph, and the pending landmarks that now have enough observers (returned, to be
+        inserted with all their factors). Returns (admitted, observations gated out)."""
+        p = self.p
+        # a landmark in the graph must reproject near its measurement: farther is a
+        # mismatch of the front end's, or an object that moved
+        lms = [self.landmarks[int(j)] for j in ids]
+        in_graph = np.array([lm.in_graph for lm in lms], dtype=bool)
+        error_px = np.zeros(len(lms))
+        if in_graph.any():
+            pts = np.array([lm.point_map for lm, g in zip(lms, in_graph, strict=True) if g])
+            error_px[in_graph] = self._reprojection_px(kf_id, pts, rows[in_graph])
+        gated = 0
+        admitted: list[_Landmark] = []
+        for lm, row, s, err in zip(lms, rows, sig, error_px, strict=True):
+            if lm.in_graph and not err <= p.observation_gate_px * s:
+                gated += 1
+                continue
+            lm.obs[kf_id] = (float(row[0]), float(row[1]), float(row[2]), float(s))
+            lm.last_seen = self.counts["keyframes_added"]
+            if lm.point_map is None:
+                lm.point_map = se3.transform_points(guess @ self.camera.pose_base_camera,
+                                                    self.camera.triangulate(row))[0]
+            if lm.in_graph:
+                graph.add(self._stereo_factor(kf_id, lm))
+                owners.append(("stereo", kf_id, lm.lm_id))
+            elif len(lm.obs) >= p.min_keyframes_per_landmark:
+                gated += self._admit(lm)
+                if len(lm.obs) >= p.min_keyframes_per_landmark:
+                    admitted.append(lm)
+        return admitted, gated
+
+    def _reprojection_px(self, kf_id: int, points_map: np.ndarray,
+                         uv: np.ndarray) -> np.ndarray:
+        """|measured - predicted| (px) of stereo measurements (N, 3) of points (N, 3) at the
+        keyframe's current estimate; inf behind the camera."""
+        T_cam_map = se3.inverse(self._poses[kf_id] @ self.camera.pose_base_camera)
+        pc = se3.transform_points(T_cam_map, np.asarray(points_map).reshape(-1, 3))
+        err = np.full(len(pc), np.inf)
+        front = pc[:, 2] > 1e-3
+        err[front] = np.linalg.norm(
+            self.camera.project(pc[front]) - np.asarray(uv).reshape(-1, 3)[front, :3], axis=1)
+        return err
+
+    def _admit(self, lm: _Landmark) -> int:
+        """Place a pending landmark from its best (largest-disparity) observation at that
+        keyframe's current estimate, and drop the observations that disagree with it (a
+        mismatch would otherwise pull a pose); returns how many were dropped."""
+        best = max(lm.obs, key=lambda k: lm.obs[k][0] - lm.obs[k][1])
+        T = self._poses[best] @ self.camera.pose_base_camera
+        lm.point_map = se3.transform_points(T, self.camera.triangulate(lm.obs[best][:3]))[0]
+        bad = [k for k, o in lm.obs.items()
+               if not self._reprojection_px(k, lm.point_map, o[:3])[0]
+               <= self.p.observation_gate_px * o[3]]
+        for k in bad:
+            del lm.obs[k]
+        return len(bad)
+
+    def _stereo_factor(self, kf_id: int, lm: _Landmark) -> gtsam.NonlinearFactor:
+        uL, uR, v, s = lm.obs[kf_id]
+        return gtsam.GenericStereoFactor3D(gtsam.StereoPoint2(uL, uR, v), self._stereo_noise(s),
+                                           X(kf_id), L(lm.lm_id), self._cal,
+                                           self._body_P_sensor)
+
+    def _edge_factor(self, e: _Edge) -> gtsam.NonlinearFactor:
+        noise = (gtsam.noiseModel.Diagonal.Sigmas(e.sigmas) if e.information is None
+                 else gtsam.noiseModel.Gaussian.Information(e.information))
+        return gtsam.BetweenFactorPose3(X(e.kf_a), X(e.kf_b), gtsam.Pose3(e.pose_a_b), noise)
+
+    # ------------------------------------------------------------------ iSAM2
+
+    def _update(self, graph: gtsam.NonlinearFactorGraph, values: gtsam.Values,
+                remove: list[int], owners: list[tuple], extra_iterations: int = 0) -> None:
+        if self._deferred_remove or self._deferred_bridges:
+            remove = remove + self._deferred_remove
+            for edge in self._deferred_bridges:
+                graph.add(self._edge_factor(edge))
+                owners.append(("edge", edge))
+            self._deferred_remove, self._deferred_bridges = [], []
+        try:
+            result = self.isam.update(graph, values, remove)
+            for _ in range(extra_iterations):
+                self.isam.update()
+        except RuntimeError as exc:
+            # GTSAM found the system indeterminate (a landmark pushed behind a camera, a
+            # degenerate measurement): our bookkeeping holds every factor, so rebuild the
+            # graph without the variable it names rather than lose the map
+            self._rebuild(str(exc))
+            return
+        for index, owner in zip(result.getNewFactorsIndices(), owners, strict=True):
+            self._own(int(index), owner)
+        for index in remove:
+            self._factor_owner.pop(index, None)
+        self._refresh()
+
+    def _rebuild(self, error: str, max_attempts: int = 5) -> None:
+        """A fresh iSAM2 from the bookkeeping, at the latest estimates, without the landmark
+        GTSAM's ``error`` names (each further failure drops the next one it names)."""
+        for _ in range(max_attempts):
+            bad = re.search(r"Symbol: l(\d+)", error)
+            if bad is not None:
+                self._drop_landmark(int(bad.group(1)))
+            self.counts["rebuilds"] += 1
+            self._deferred_remove, self._deferred_bridges = [], []
+            self.isam = self._new_isam()
+            self._factor_owner.clear()
+            graph, values, owners = gtsam.NonlinearFactorGraph(), gtsam.Values(), []
+            for k, kf in self.keyframes.items():
+                values.insert(X(k), gtsam.Pose3(self._poses[k]))
+                kf.stereo_factors.clear()
+                if kf.prior_factor is not None:
+                    graph.add(self._prior_factor(k, self._prior_pose))
+                    owners.append(("prior", k))
+            for e in [*self._odom_out.values(), *self._loops]:
+                graph.add(self._edge_factor(e))
+                owners.append(("edge", e))
+            for lm in self.landmarks.values():
+                if lm.in_graph:
+                    values.insert(L(lm.lm_id), gtsam.Point3(*lm.point_map))
+                    for k in lm.obs:
+                        graph.add(self._stereo_factor(k, lm))
+                        owners.append(("stereo", k, lm.lm_id))
+            try:
+                result = self.isam.update(graph, values)
+            except RuntimeError as exc:
+                error = str(exc)
+                continue
+            for index, owner in zip(result.getNewFactorsIndices(), owners, strict=True):
+                self._own(int(index), owner)
+            self._refresh()
+            return
+        raise RuntimeError(f"the back end could not rebuild its graph: {error}")
+
+    def _new_isam(self) -> gtsam.ISAM2:
+        params = gtsam.ISAM2Params()
+        params.setRelinearizeThreshold(self.p.relinearize_threshold)
+        params.relinearizeSkip = self.p.relinearize_skip
+        return gtsam.ISAM2(params)
+
+    def _drop_landmark(self, lm_id: int) -> None:
+        lm = self.landmarks.pop(lm_id, None)
+        if lm is None:
+            return
+        for k in lm.obs:
+            if k in self.keyframes:
+                self.keyframes[k].stereo_factors.pop(lm_id, None)
+        self.counts["landmarks_removed"] += 1
+
+    def _prior_factor(self, kf_id: int, pose_map_base: np.ndarray) -> gtsam.NonlinearFactor:
+        p = self.p
+        sig = np.array([p.prior_sigma_rad] * 3 + [p.prior_sigma_m] * 3)
+        return gtsam.PriorFactorPose3(X(kf_id), gtsam.Pose3(pose_map_base),
+                                      gtsam.noiseModel.Diagonal.Sigmas(sig))
+
+    def _own(self, index: int, owner: tuple) -> None:
+        self._factor_owner[index] = owner
+        kind = owner[0]
+        if kind == "prior":
+            self.keyframes[owner[1]].prior_factor = index
+        elif kind == "edge":
+            owner[1].factor = index
+        else:
+            self.keyframes[owner[1]].stereo_factors[owner[2]] = index
+
+    def _refresh(self) -> None:
+        """The latest estimate into ``_poses`` and the landmarks' ``point_map``. Values
+        iterate in key order, so ``extractPose3`` / ``extractPoint3`` rows follow the sorted
+        keyframe and landmark ids."""
+        est = self.isam.calculateEstimate()
+        keys = np.array(est.keys(), dtype=np.uint64)
+        chars = keys >> np.uint64(56)
+        index = (keys & np.uint64((1 << 56) - 1)).astype(np.int64)
+        pose_ids = index[chars == ord("x")]
+        poses = gtsam.utilities.extractPose3(est)
+        self._poses = {}
+        for k, row in zip(pose_ids.tolist(), poses, strict=True):
+            if k in self.keyframes:
+                T = np.eye(4)
+                T[:3, :3] = row[:9].reshape(3, 3)
+                T[:3, 3] = row[9:]
+                self._poses[k] = T
+        points = gtsam.utilities.extractPoint3(est)
+        for j, xyz in zip(index[chars == ord("l")].tolist(), points, strict=True):
+            lm = self.landmarks.get(j)
+            if lm is not None:
+                lm.point_map = xyz
+
+    # ------------------------------------------------------------------ culling
+
+    def _cull(self, newest: int) -> tuple[list[CulledKeyframe], int]:
+        """Cull redundant keyframes covisible with the newest, then landmarks left with too
+        few observers; one iSAM2 update removes their factors and bridges the gaps."""
+        p = self.p
+        order = sorted(self.keyframes)
+        rank = {k: n for n, k in enumerate(order)}
+        newest_rank = rank[newest]
+        covisible: set[int] = set()
+        for j in self.keyframes[newest].stereo_factors:
+            covisible.update(k for k in self.landmarks[j].obs if k in self.keyframes)
+        candidates = sorted(k for k in covisible
+                            if newest_rank - rank[k] >= p.cull_min_age_keyframes
+                            and rank[k] > 0 and not self.keyframes[k].in_loop)
+        gone: set[int] = set()
+        for k in candidates:
+            kf = self.keyframes[k]
+            seen = list(kf.stereo_factors)
+            if len(seen) < p.cull_min_landmarks:
+                continue
+            redundant = sum(
+                1 for j in seen
+                if sum(1 for o in self.landmarks[j].obs
+                       if o != k and o not in gone and o in self.keyframes
+                       and j in self.keyframes[o].stereo_factors) >= p.cull_min_other_observers)
+            if redundant >= p.cull_redundant_fraction * len(seen):
+                gone.add(k)
+        if not gone:
+            return [], 0
+        culled: list[CulledKeyframe] = []
+        remove: list[int] = []
+        bridges: list[_Edge] = []
+        for k in sorted(gone):  # ascending: a bridge over k may be bridged again over k+1
+            kf = self.keyframes[k]
+            remove.extend(kf.stereo_factors.values())
+            kf.stereo_factors.clear()
+            into, out = self._odom_into.pop(k, None), self._odom_out.pop(k, None)
+            for e in (into, out):
+                if e is None:
+                    continue
+                if e in bridges:
+                    bridges.remove(e)
+                else:
+                    remove.append(e.factor)
+            if into is not None:
+                self._odom_out.pop(into.kf_a, None)
+            if out is not None:
+                self._odom_into.pop(out.kf_b, None)
+            if into is None:
+                continue
+            a = self.keyframes[into.kf_a]
+            if out is not None:
+                nxt = self.keyframes[out.kf_b]
+                broken = a.segment != nxt.segment
+                measured = (se3.inverse(self._poses[a.kf_id]) @ self._poses[nxt.kf_id]
+                            if broken else se3.inverse(a.pose_odom_base) @ nxt.pose_odom_base)
+                edge = _Edge(a.kf_id, nxt.kf_id, measured,
+                             self.odometry_sigmas(nxt.path_m - a.path_m,
+                                                  nxt.turn_rad - a.turn_rad, broken), None)
+                self._register(edge)
+                bridges.append(edge)
+            culled.append(CulledKeyframe(
+                k, a.kf_id, se3.inverse(self._poses[a.kf_id]) @ self._poses[k]))
+        for lm in self.landmarks.values():
+            for k in gone:
+                lm.obs.pop(k, None)
+        removed = 0
+        for j, lm in list(self.landmarks.items()):
+            if lm.in_graph and len(lm.obs) < p.min_keyframes_per_landmark:
+                for k in lm.obs:
+                    remove.append(self.keyframes[k].stereo_factors.pop(j))
+                del self.landmarks[j]
+                removed += 1
+        for k in gone:
+            del self.keyframes[k]
+            self._poses.pop(k, None)
+        # the removal rides on the next update (one iSAM2 update per keyframe)
+        self._deferred_remove.extend(remove)
+        self._deferred_bridges.extend(bridges)
+        self.counts["keyframes_culled"] += len(gone)
+        self.counts["landmarks_removed"] += removed
+        return culled, removed
+
+    # ------------------------------------------------------------------ loops
+
+    def add_loop(self, kf_a: int, kf_b: int, pose_a_b: np.ndarray,
+                 information: np.ndarray) -> LoopDecision:
+        """Add a loop factor: keyframe ``kf_b``'s base_link pose in ``kf_a``'s,
+        ``pose_a_b`` (4x4), with its 6x6 ``information`` (GTSAM order: rotation first).
+
+        Gate: the correction the loop implies (``inv(predicted) @ measured``) must fit the
+        drift the odometry could have accumulated between the two keyframes:
+        ``loop_gate_m + loop_gate_per_m * path`` and ``loop_gate_rad + loop_gate_rad_per_m *
+        path``; a loop across an odometry break (a lift, a new session) is not gated. An
+        accepted loop is followed by ``loop_extra_updates`` iSAM2 iterations."""
+        tick = time.perf_counter()
+        p = self.p
+        for k in (kf_a, kf_b):
+            if k not in self.keyframes:
+                raise BackendInputError(f"keyframe {k} is not in the graph")
+        if kf_a == kf_b:
+            raise BackendInputError("a loop needs two different keyframes")
+        T = self._check_pose(pose_a_b, "pose_a_b")
+        info = np.asarray(information, dtype=float)
+        if info.shape != (6, 6) or not np.isfinite(info).all():
+            raise BackendInputError("information must be a finite 6x6 matrix")
+        info = 0.5 * (info + info.T)
+        if np.linalg.eigvalsh(info).min() <= 0.0:
+            raise BackendInputError("information must be positive definite")
+        a, b = self.keyframes[kf_a], self.keyframes[kf_b]
+        predicted = se3.inverse(self._poses[kf_a]) @ self._poses[kf_b]
+        diff = se3.inverse(predicted) @ T
+        corr_m = float(np.linalg.norm(diff[:3, 3]))
+        corr_rad = se3.rotation_angle_rad(diff)
+        path = abs(b.path_m - a.path_m)
+        if a.segment == b.segment:
+            gate_m = p.loop_gate_m + p.loop_gate_per_m * path
+            gate_rad = p.loop_gate_rad + p.loop_gate_rad_per_m * path
+            if corr_m > gate_m or corr_rad > gate_rad:
+                self.counts["loops_rejected"] += 1
+                return LoopDecision(
+                    False, f"correction {corr_m:.2f} m / {math.degrees(corr_rad):.1f} deg "
+                    f"exceeds the odometry drift allowed over {path:.1f} m "
+                    f"({gate_m:.2f} m / {math.degrees(gate_rad):.1f} deg)",
+                    corr_m, corr_rad, path)
+        edge = _Edge(kf_a, kf_b, T.copy(), None, info)
+        self._register(edge)
+        graph = gtsam.NonlinearFactorGraph()
+        graph.add(self._edge_factor(edge))
+        self._update(graph, gtsam.Values(), [], [("edge", edge)], p.loop_extra_updates)
+        a.in_loop = b.in_loop = True
+        self.counts["loops_accepted"] += 1
+        return LoopDecision(True, "accepted", corr_m, corr_rad, path,
+                            (time.perf_counter() - tick) * 1e3)
+
+    # ------------------------------------------------------------------ export, import
+
+    def next_ids(self) -> tuple[int, int]:
+        """(keyframe id, landmark id) larger than any the back end holds: where a front end
+        starts counting in a session that extends a loaded map."""
+        kf = max(self.keyframes, default=-1) + 1
+        lm = max(self.landmarks, default=-1) + 1
+        return kf, lm
+
+    def export_state(self) -> dict[str, np.ndarray]:
+        """The graph as arrays (``map_store`` documents each): keyframes, landmarks in the
+        graph with their observations and descriptors, odometry and loop edges, the prior.
+        Landmarks still waiting to enter the graph are not part of the map."""
+        kf_ids = np.array(sorted(self.keyframes), dtype=np.int64)
+        kfs = [self.keyframes[k] for k in kf_ids]
+        lms = [self.landmarks[j] for j in sorted(self.landmarks) if self.landmarks[j].in_graph]
+        obs = [(k, lm.lm_id, *o) for lm in lms for k, o in sorted(lm.obs.items())]
+        odom = sorted(self._odom_out.values(), key=lambda e: e.kf_a)
+        prior = [k for k in kf_ids if self.keyframes[k].prior_factor is not None]
+        return {
+            "keyframe_ids": kf_ids,
+            "keyframe_t_s": np.array([k.t_s for k in kfs], dtype=np.float64),
+            "keyframe_pose_map_base": np.array([self._poses[k] for k in kf_ids]).reshape(
+                -1, 4, 4),
+            "keyframe_pose_odom_base": np.array([k.pose_odom_base for k in kfs]).reshape(
+                -1, 4, 4),
+            "keyframe_path_m": np.array([k.path_m for k in kfs], dtype=np.float64),
+            "keyframe_turn_rad": np.array([k.turn_rad for k in kfs], dtype=np.float64),
+            "keyframe_segment": np.array([k.segment for k in kfs], dtype=np.int64),
+            "keyframe_in_loop": np.array([k.in_loop for k in kfs], dtype=bool),
+            "prior_keyframe": np.array(prior[:1], dtype=np.int64),
+            "prior_pose_map_base": self._prior_pose.copy(),
+            "landmark_ids": np.array([lm.lm_id for lm in lms], dtype=np.int64),
+            "landmark_points_map": np.array([lm.point_map for lm in lms],
+                                            dtype=np.float64).reshape(-1, 3),
+            "landmark_descriptors": np.array(
+                [lm.descriptor if lm.descriptor is not None else np.zeros(32, np.uint8)
+                 for lm in lms], dtype=np.uint8).reshape(-1, 32),
+            "landmark_has_descriptor": np.array([lm.descriptor is not None for lm in lms],
+                                                dtype=bool),
+            "observation_keyframe": np.array([o[0] for o in obs], dtype=np.int64),
+            "observation_landmark": np.array([o[1] for o in obs], dtype=np.int64),
+            "observation_uv": np.array([o[2:5] for o in obs], dtype=np.float64).reshape(-1, 3),
+            "observation_sigma_px": np.array([o[5] for o in obs], dtype=np.float64),
+            "odometry_a": np.array([e.kf_a for e in odom], dtype=np.int64),
+            "odometry_b": np.array([e.kf_b for e in odom], dtype=np.int64),
+            "odometry_pose_a_b": np.array([e.pose_a_b for e in odom]).reshape(-1, 4, 4),
+            "odometry_sigmas": np.array([e.sigmas for e in odom]).reshape(-1, 6),
+            "loop_a": np.array([e.kf_a for e in self._loops], dtype=np.int64),
+            "loop_b": np.array([e.kf_b for e in self._loops], dtype=np.int64),
+            "loop_pose_a_b": np.array([e.pose_a_b for e in self._loops]).reshape(-1, 4, 4),
+            "loop_information": np.array([e.information for e in self._loops]).reshape(
+                -1, 6, 6),
+        }
+
+    @classmethod
+    def from_state(cls, camera: BackendCamera, state: dict[str, np.ndarray],
+                   params: BackendParams | None = None) -> Backend:
+        """A back end holding an exported graph (one batch update). Its odometry is taken to
+        restart: the next keyframe gets no odometry information (a new session's odometry
+        starts anew) and its first guess comes from ``set_map_odom`` (a relocalization).
+        ``map_store.load_map`` has checked the arrays' consistency."""
+        be = cls(camera, params)
+        s = state
+        for n, k in enumerate(s["keyframe_ids"].tolist()):
+            be.keyframes[k] = _Keyframe(
+                k, float(s["keyframe_t_s"][n]), s["keyframe_pose_odom_base"][n].copy(),
+                float(s["keyframe_path_m"][n]), float(s["keyframe_turn_rad"][n]),
+                int(s["keyframe_segment"][n]), in_loop=bool(s["keyframe_in_loop"][n]))
+            be._poses[k] = s["keyframe_pose_map_base"][n].copy()
+        if len(s["prior_keyframe"]):
+            k0 = int(s["prior_keyframe"][0])
+            be.keyframes[k0].prior_factor = -1  # marks it; the rebuild adds the factor
+            be._prior_pose = s["prior_pose_map_base"].copy()
+        for n, j in enumerate(s["landmark_ids"].tolist()):
+            be.landmarks[j] = _Landmark(
+                j, s["landmark_points_map"][n].copy(),
+                s["landmark_descriptors"][n].copy() if s["landmark_has_descriptor"][n]
+                else None, -1, in_graph=True)
+        for k, j, uv, sig in zip(s["observation_keyframe"].tolist(),
+                                 s["observation_landmark"].tolist(), s["observation_uv"],
+                                 s["observation_sigma_px"].tolist(), strict=True):
+            be.landmarks[j].obs[k] = (float(uv[0]), float(uv[1]), float(uv[2]), sig)
+        for lm in be.landmarks.values():
+            lm.born_kf = min(lm.obs, default=-1)
+        for n in range(len(s["odometry_a"])):
+            be._register(_Edge(int(s["odometry_a"][n]), int(s["odometry_b"][n]),
+                               s["odometry_pose_a_b"][n].copy(),
+                               s["odometry_sigmas"][n].copy(), None))
+        for n in range(len(s["loop_a"])):
+            be._register(_Edge(int(s["loop_a"][n]), int(s["loop_b"][n]),
+                               s["loop_pose_a_b"][n].copy(), None,
+                               s["loop_information"][n].copy()))
+        be._segment = int(s["keyframe_segment"].max(initial=0)) + 1
+        be._last_kf = max(be.keyframes, default=None)
+        be._odometry_restarted = True
+        be.counts["rebuilds"] -= 1  # loading is not a repair
+        if be.keyframes:
+            be._rebuild("")
+        return be
+
+    # ------------------------------------------------------------------ the graph's size
+
+    def stats(self) -> dict:
+        n_lm = sum(1 for lm in self.landmarks.values() if lm.in_graph)
+        return {"keyframes": len(self.keyframes), "landmarks": n_lm,
+                "landmarks_pending": len(self.landmarks) - n_lm,
+                "factors": len(self._factor_owner), "loops": len(self.loops()), **self.counts}

@@ -1,0 +1,1 @@
+"""Offline tools of hearth_slam (console scripts)."""
