@@ -17,7 +17,7 @@ setup(
     zip_safe=True,
     maintainer="hearth maintainers",
     maintainer_email="maintainers@hearth-robotics.org",
-    description="Local planner for hearth: pure-pursuit path following for now.",
+    description="Local planner for hearth: predictive, uncertainty-aware trajectory sampling.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
     entry_points={

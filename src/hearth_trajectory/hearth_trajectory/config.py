@@ -1,9 +1,10 @@
 """Configuration of the local planner node (ROS-free), see ``config/local_planner.yaml``.
 
-The robot's speed and acceleration limits and its screen's pan limits are not parameters of
-this node: they are the robot's, read at start from ``robot_params_file``
-(``hearth_description.robot_model.load_robot_params()``). :func:`follower_limits` and
-:func:`pan_limits` combine them with this node's own tuning (``speed_fraction``).
+The robot's speed, acceleration and jerk limits and its screen's pan limits are not
+parameters of this node: they are the robot's, read at start from ``robot_params_file``
+(``hearth_description.robot_model.load_robot_params()``). :func:`motion_limits` and
+:func:`pan_limits` combine them with this node's own tuning (``speed_fraction``,
+``reverse_speed_mps``); :func:`planner_params` maps the rest onto the planner core.
 """
 
 from __future__ import annotations
@@ -12,47 +13,132 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hearth_common.config import ConfigError, param
-from hearth_trajectory.path_follower import FollowerLimits
+from hearth_trajectory.planner import PlannerParams
 from hearth_trajectory.screen_pan import PanLimits
+from hearth_trajectory.trajectory_space import AxisLimits, MotionLimits
 
 if TYPE_CHECKING:  # only the types: the node reads robot.yaml, this module reads no file
-    from hearth_description.robot_model import MotionLimits, ScreenParams
+    from hearth_description.robot_model import RobotParams, ScreenParams
 
 
 @dataclass(frozen=True)
 class LocalPlannerConfig:
-    # The robot: its speed, acceleration and pan limits come from its description.
+    # The robot: its limits come from its description.
     robot_params_file: str = param(
         "",
-        "robot.yaml whose limits (top speeds, accelerations, screen pan travel and speed) "
-        "the commands stay within (empty: hearth_description's config/robot.yaml)",
+        "robot.yaml whose limits (speeds, accelerations, jerks, screen pan travel and speed) "
+        "every trajectory stays within (empty: hearth_description's config/robot.yaml)",
     )
     speed_fraction: float = param(
         1.0,
-        "fraction of the robot's top speed and top yaw rate (limits.max_linear_speed_mps, "
-        "limits.max_angular_speed_radps) the planner commands at most",
-        min=0.01,
-        max=1.0,
+        "fraction of the robot's top speed and top yaw rate the planner uses at most",
+        min=0.01, max=1.0,
+    )  # fmt: skip
+    reverse_speed_mps: float = param(
+        0.0, "fastest backwards speed (0: forward only; the depth camera looks forward)",
+        min=0.0, max=1.0,
+    )  # fmt: skip
+
+    # The cycle.
+    rate_hz: float = param(10.0, "planning cycle rate (fixed timer)", min=1.0, max=50.0)
+    horizon_s: float = param(3.0, "planning horizon", min=0.5, max=10.0)
+    dt_s: float = param(0.1, "step of the trajectories and of /local_plan", min=0.02, max=0.5)
+    candidates: int = param(
+        2000, "trajectories evaluated per cycle, all stages (shed after an overrun)",
+        min=50, max=100000,
+    )  # fmt: skip
+    min_candidates: int = param(200, "shedding never goes below this", min=10, max=100000)
+    refine_iterations: int = param(
+        2, "cross-entropy refinement stages after the broad one", min=0, max=5
+    )
+    refine_fraction: float = param(
+        0.3, "share of the candidates spent on refinement", min=0.0, max=0.9
+    )
+    knots: int = param(4, "velocity-target knots per candidate over the horizon", min=2, max=12)
+    switch_margin: float = param(
+        0.02, "cost a new trajectory must beat the time-shifted previous best by", min=0.0,
+        max=10.0,
+    )  # fmt: skip
+
+    # Latency.
+    latency_compensation: bool = param(
+        True, "plan from where the robot and people will be when the plan takes effect"
+    )
+    actuation_delay_s: float = param(
+        0.05, "from publishing /cmd_vel_nav to the wheels acting on it", min=0.0, max=1.0
+    )
+    command_lead_s: float = param(
+        0.05, "the command is the plan's velocity this long after it takes effect", min=0.0,
+        max=0.5,
+    )  # fmt: skip
+    odom_timeout_s: float = param(
+        0.5, "/odom older than this (by its stamp): stop", min=0.01, max=10.0
+    )
+    tracks_timeout_s: float = param(
+        1.0, "/obstacles/tracks older than this are ignored", min=0.05, max=10.0
+    )
+    depth_timeout_s: float = param(
+        0.5, "depth points older than this leave the local costmap", min=0.05, max=10.0
     )
 
-    rate_hz: float = param(
-        10.0, "planning cycle rate (all outputs are published per cycle)", min=1.0, max=100.0
-    )
-    horizon_s: float = param(3.0, "time span of /local_plan", min=0.1, max=20.0)
-    dt_s: float = param(0.1, "time step between the poses of /local_plan", min=0.01, max=1.0)
-    lookahead_m: float = param(
-        0.6, "pure-pursuit lookahead distance along the path", min=0.05, max=5.0
-    )
+    # Inputs.
+    odom_frame: str = param("odom", "frame of /odom, the local costmap and /local_plan")
+    map_frame: str = param("map", "frame of /plan and /map")
+    costmap_size_m: float = param(6.0, "side of the local costmap", min=1.0, max=20.0)
+    costmap_resolution_m: float = param(0.05, "cell of the local costmap", min=0.01, max=0.5)
+    depth_pixel_stride: int = param(2, "use every n-th depth pixel each way", min=1, max=16)
+    track_clearance_m: float = param(
+        0.15, "depth points this close to a tracked person (beyond their radius) are the "
+        "person, not a static obstacle", min=0.0, max=1.0,
+    )  # fmt: skip
+    min_pose_sigma_m: float = param(
+        0.02, "floor of the position uncertainty used for collision probabilities", min=0.0,
+        max=1.0,
+    )  # fmt: skip
+    max_pose_sigma_m: float = param(
+        0.05, "cap of that uncertainty: /odom's covariance grows with the distance driven, "
+        "but that drift is common to the robot and the local costmap built in odom",
+        min=0.001, max=5.0,
+    )  # fmt: skip
+
+    # Goal, progress, follow mode.
     goal_tolerance_m: float = param(
-        0.15, "the robot stops when this close to the end of /plan", min=0.01, max=5.0
+        0.15, "stop when this close to the end of /plan", min=0.01, max=5.0
     )
-    odom_timeout_s: float = param(
-        0.5, "/odom older than this (at reception): zero command", min=0.01, max=10.0
+    path_window_m: float = param(
+        4.5, "length of /plan ahead of the robot that the cost-to-go covers", min=1.0,
+        max=50.0,
+    )  # fmt: skip
+    follow_distance_m: float = param(
+        1.2, "follow mode: how far behind the followed person to stay", min=0.3, max=5.0
     )
-    odom_frame: str = param("odom", "frame of /odom, /local_plan and the commands' rollout")
+    blocked_progress_m: float = param(
+        0.05, "a cycle whose best candidate progresses less than this makes no progress",
+        min=0.0, max=2.0,
+    )  # fmt: skip
+    blocked_after_s: float = param(
+        2.0, "/local_planner/blocked turns true after this long without progress", min=0.0,
+        max=60.0,
+    )  # fmt: skip
     pan_lookahead_s: float = param(
-        1.2, "the screen faces the point of the rollout this far ahead", min=0.0, max=20.0
+        1.2, "the screen faces the committed plan's point this far ahead", min=0.0, max=3.0
     )
+
+    # Critics.
+    progress_weight: float = param(1.0, "uncertainty-adjusted progress (per m)", min=0.0,
+                                   max=100.0)
+    progress_discount: float = param(0.97, "per-step discount of progress", min=0.5, max=1.0)
+    collision_weight: float = param(
+        100.0, "expected collision (per unit probability: 1 % costs 1 m of progress)",
+        min=0.0, max=10000.0,
+    )  # fmt: skip
+    jerk_weight: float = param(0.05, "mean squared jerk relative to the limits", min=0.0,
+                               max=100.0)
+    comfort_weight: float = param(
+        2.0, "seconds inside people's personal space (Gaussian-weighted)", min=0.0, max=100.0
+    )
+    comfort_sigma_m: float = param(0.45, "personal space scale", min=0.05, max=3.0)
+    heading_weight: float = param(0.3, "heading away from the way to go", min=0.0, max=100.0)
 
     def __post_init__(self) -> None:
         if self.dt_s > self.horizon_s:
@@ -65,19 +151,49 @@ class LocalPlannerConfig:
                 f"parameter 'horizon_s' = {self.horizon_s!r} is not a whole number of "
                 f"'dt_s' = {self.dt_s!r} steps"
             )
-        if not self.odom_frame.strip():
-            raise ConfigError("parameter 'odom_frame' must not be empty")
+        if self.min_candidates > self.candidates:
+            raise ConfigError(
+                f"parameter 'min_candidates' = {self.min_candidates} exceeds 'candidates' = "
+                f"{self.candidates}"
+            )
+        if self.min_pose_sigma_m > self.max_pose_sigma_m:
+            raise ConfigError("parameter 'min_pose_sigma_m' exceeds 'max_pose_sigma_m'")
+        for name in ("odom_frame", "map_frame"):
+            if not getattr(self, name).strip():
+                raise ConfigError(f"parameter '{name}' must not be empty")
 
 
-def follower_limits(cfg: LocalPlannerConfig, robot: MotionLimits) -> FollowerLimits:
-    """The path follower's limits: the robot's top speeds scaled by ``speed_fraction``, and
-    its acceleration limits as they are."""
-    return FollowerLimits(
-        max_linear_mps=cfg.speed_fraction * robot.max_linear_speed_mps,
-        max_angular_radps=cfg.speed_fraction * robot.max_angular_speed_radps,
-        max_linear_accel_mps2=robot.max_linear_accel_mps2,
-        max_angular_accel_radps2=robot.max_angular_accel_radps2,
+def motion_limits(cfg: LocalPlannerConfig, robot: RobotParams) -> MotionLimits:
+    """The trajectories' limits: the robot's top speeds scaled by ``speed_fraction`` (backwards
+    at most ``reverse_speed_mps``), its acceleration and jerk limits as they are."""
+    lim = robot.limits
+    v_max = cfg.speed_fraction * lim.max_linear_speed_mps
+    w_max = cfg.speed_fraction * lim.max_angular_speed_radps
+    return MotionLimits(
+        AxisLimits(-min(cfg.reverse_speed_mps, v_max), v_max, lim.max_linear_accel_mps2,
+                   lim.max_linear_jerk_mps3),
+        AxisLimits(-w_max, w_max, lim.max_angular_accel_radps2, lim.max_angular_jerk_radps3),
     )
+
+
+def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams:
+    """The planner core's parameters from the node's config and the robot (its radius)."""
+    return PlannerParams(
+        horizon_s=cfg.horizon_s, dt_s=cfg.dt_s, candidates=cfg.candidates,
+        min_candidates=cfg.min_candidates, refine_iterations=cfg.refine_iterations,
+        refine_fraction=cfg.refine_fraction, knots=cfg.knots, switch_margin=cfg.switch_margin,
+        robot_radius_m=robot.base.radius_m, latency_compensation=cfg.latency_compensation,
+        actuation_delay_s=cfg.actuation_delay_s, command_lead_s=cfg.command_lead_s,
+        odom_timeout_s=cfg.odom_timeout_s, tracks_timeout_s=cfg.tracks_timeout_s,
+        min_pose_sigma_m=cfg.min_pose_sigma_m, max_pose_sigma_m=cfg.max_pose_sigma_m,
+        goal_tolerance_m=cfg.goal_tolerance_m, path_window_m=cfg.path_window_m,
+        follow_distance_m=cfg.follow_distance_m, blocked_progress_m=cfg.blocked_progress_m,
+        blocked_after_s=cfg.blocked_after_s, pan_lookahead_s=cfg.pan_lookahead_s,
+        progress_weight=cfg.progress_weight, progress_discount=cfg.progress_discount,
+        collision_weight=cfg.collision_weight, jerk_weight=cfg.jerk_weight,
+        comfort_weight=cfg.comfort_weight, comfort_sigma_m=cfg.comfort_sigma_m,
+        heading_weight=cfg.heading_weight, period_s=1.0 / cfg.rate_hz,
+    )  # fmt: skip
 
 
 def pan_limits(screen: ScreenParams) -> PanLimits:

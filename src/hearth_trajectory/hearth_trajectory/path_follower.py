@@ -1,5 +1,9 @@
 """Pure-pursuit path following with speed and acceleration limits (ROS-free).
 
+Not the local planner (that is :mod:`hearth_trajectory.planner`): a simple scripted driver
+for recordings and evaluations that need a robot to drive a route
+(``hearth_eval.fusion_record``).
+
 Each cycle, given the path (an (N, 2) array in the odom frame), the robot's pose and the
 previous command, :meth:`PathFollower.command` returns a (v, w) command:
 

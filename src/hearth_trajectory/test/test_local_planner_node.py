@@ -9,15 +9,15 @@ from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from std_msgs.msg import Float64
+from std_msgs.msg import Bool, Float64, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from hearth_common.config import ConfigError
 from hearth_common.frames import FramePublisher, make_transform
-from hearth_common.msg_conversions import stamp_to_ns
+from hearth_common.msg_conversions import stamp_to_ns, yaw_to_quaternion_msg
 from hearth_common.testing import ros_context, spin_until
 from hearth_description.robot_model import default_robot_yaml
-from hearth_msgs.msg import ObstacleTrackArray
+from hearth_msgs.msg import ObstacleTrack, ObstacleTrackArray
 from hearth_trajectory.local_planner_node import LocalPlannerNode
 
 
@@ -31,14 +31,21 @@ class Probe:
         self.odom_pub = self.node.create_publisher(Odometry, "/odom", 10)
         self.plan_pub = self.node.create_publisher(Path, "/plan", 10)
         self.send_odom = True
-        self.odom_x = 0.0
-        self.out = {k: [] for k in ("cmd", "local_plan", "pan", "candidates", "tracks", "cycle")}
+        # A perfect robot: it drives the last /cmd_vel_nav (or stays put: drive=False).
+        self.drive = True
+        self.pose = [0.0, 0.0, 0.0]
+        self.twist = (0.0, 0.0)
+        self.tracks_pub = self.node.create_publisher(ObstacleTrackArray, "/obstacles/tracks", 10)
+        self.out = {k: [] for k in ("cmd", "local_plan", "pan", "candidates", "predictions",
+                                    "blocked", "status", "cycle")}
         for topic, kind, key in [
             ("/cmd_vel_nav", Twist, "cmd"),
             ("/local_plan", Path, "local_plan"),
             ("/screen/pan_cmd", Float64, "pan"),
             ("/local_planner/candidates", MarkerArray, "candidates"),
-            ("/obstacles/tracks", ObstacleTrackArray, "tracks"),
+            ("/local_planner/predictions", MarkerArray, "predictions"),
+            ("/local_planner/blocked", Bool, "blocked"),
+            ("/local_planner/status", String, "status"),
             ("/local_planner/cycle_time_ms", Float64, "cycle"),
         ]:
             self.node.create_subscription(kind, topic, self.out[key].append, 10)
@@ -46,6 +53,14 @@ class Probe:
 
     def _tick(self) -> None:
         now = self.node.get_clock().now()
+        if self.drive and self.out["cmd"]:
+            c = self.out["cmd"][-1]
+            self.twist = (c.linear.x, c.angular.z)
+            x, y, yaw = self.pose
+            self.pose = [x + 0.02 * c.linear.x * math.cos(yaw),
+                         y + 0.02 * c.linear.x * math.sin(yaw), yaw + 0.02 * c.angular.z]
+        elif not self.drive:
+            self.twist = (0.0, 0.0)
         self.frames.send(
             make_transform("map", "odom", now, *self.map_odom[:2], 0.0, self.map_odom[2])
         )
@@ -53,9 +68,23 @@ class Probe:
             msg = Odometry()
             msg.header.stamp = now.to_msg()
             msg.header.frame_id, msg.child_frame_id = "odom", "base_link"
-            msg.pose.pose.position.x = self.odom_x
-            msg.pose.pose.orientation.w = 1.0
+            msg.pose.pose.position.x, msg.pose.pose.position.y = self.pose[:2]
+            msg.pose.pose.orientation = yaw_to_quaternion_msg(self.pose[2])
+            msg.twist.twist.linear.x, msg.twist.twist.angular.z = self.twist
             self.odom_pub.publish(msg)
+
+    def publish_person(self, x, y, vx, vy):
+        """One tracked person (odom frame) on /obstacles/tracks."""
+        msg = ObstacleTrackArray()
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.header.frame_id = "odom"
+        t = ObstacleTrack()
+        t.id, t.radius, t.hits, t.age = 1, 0.25, 10, 1.0
+        t.position.x, t.position.y = x, y
+        t.velocity.x, t.velocity.y = vx, vy
+        t.covariance = [0.01 if i in (0, 5, 10, 15) else 0.0 for i in range(16)]
+        msg.tracks = [t]
+        self.tracks_pub.publish(msg)
 
     def publish_plan(self, points, frame="map"):
         msg = Path()
@@ -87,42 +116,65 @@ def test_straight_plan_gives_forward_command_and_a_stamped_local_plan():
 
             assert spin_until(nodes, moving, timeout_s=10.0), node.status
             cmd = probe.out["cmd"][-1]
-            assert cmd.linear.x <= 1.0 and abs(cmd.angular.z) < 1e-6
+            assert cmd.linear.x <= 1.0 and abs(cmd.angular.z) < 0.2
             assert spin_until(nodes, lambda: len(probe.out["local_plan"]) > 0, timeout_s=5.0)
             plan = probe.out["local_plan"][-1]
             assert plan.header.frame_id == "odom"
             assert len(plan.poses) == 30  # horizon 3.0 s / dt 0.1 s
             stamps = [stamp_to_ns(p.header.stamp) for p in plan.poses]
-            t0 = stamp_to_ns(plan.header.stamp)
+            t0 = stamp_to_ns(plan.header.stamp)  # when the plan takes effect
             assert [s - t0 for s in stamps] == pytest.approx(
                 [100_000_000 * (k + 1) for k in range(30)], abs=2
             )
             xs = [p.pose.position.x for p in plan.poses]
-            assert all(b > a for a, b in itertools.pairwise(xs))  # driving forward
+            assert xs[-1] > xs[0] + 0.5  # driving forward along the path
             assert spin_until(
                 nodes,
-                lambda: (
-                    probe.out["candidates"]
-                    and probe.out["tracks"]
-                    and probe.out["cycle"]
-                    and probe.out["pan"]
-                ),
+                lambda: all(probe.out[k] for k in ("candidates", "cycle", "pan", "blocked",
+                                                   "status", "predictions")),
                 timeout_s=5.0,
             )
-            (marker,) = probe.out["candidates"][-1].markers
-            assert marker.type == Marker.LINE_STRIP and marker.color.g == 1.0
-            assert len(marker.points) == 31
-            assert probe.out["tracks"][-1].tracks == []
+            markers = probe.out["candidates"][-1].markers
+            strips = [m for m in markers if m.ns == "candidates"
+                      and m.type == Marker.LINE_STRIP]
+            # About a tenth of the candidates, green (best) to red (worst).
+            assert len(strips) == pytest.approx(node.planner.budget / 10, rel=0.2)
+            assert max(m.color.g for m in strips) == 1.0 and max(m.color.r for m in strips) == 1.0
+            assert all(len(m.points) == 31 for m in strips)
             assert probe.out["cycle"][-1].data > 0.0
-            assert probe.out["pan"][-1].data == pytest.approx(0.0, abs=1e-6)
+            assert probe.out["blocked"][-1].data is False
+            assert probe.out["status"][-1].data.startswith("active")
+            assert probe.out["pan"][-1].data == pytest.approx(0.0, abs=0.1)
 
             # An empty /plan stops the robot.
             probe.publish_plan([])
             assert spin_until(
                 nodes,
-                lambda: probe.out["cmd"][-1].linear.x == 0.0 and node._plan is None,
+                lambda: node._plan is None and probe.out["cmd"][-1].linear.x < cmd.linear.x,
                 timeout_s=5.0,
             )
+        finally:
+            node.destroy_node()
+            probe.node.destroy_node()
+
+
+def test_a_tracked_person_is_forecast_and_shown():
+    with ros_context() as ctx:
+        node = LocalPlannerNode(context=ctx)
+        probe = Probe(ctx)
+        nodes = [node, probe.node]
+        try:
+
+            def forecast_shown():
+                probe.publish_plan(STRAIGHT)
+                probe.publish_person(2.0, 1.0, 0.0, -0.5)
+                return any(m.ns == "predictions" and m.type == Marker.LINE_STRIP
+                           for a in probe.out["predictions"][-1:] for m in a.markers)
+
+            assert spin_until(nodes, forecast_shown, timeout_s=10.0), node.status
+            path = next(m for m in probe.out["predictions"][-1].markers
+                        if m.type == Marker.LINE_STRIP)
+            assert len(path.points) == 31 and path.points[-1].y < path.points[0].y  # walking -y
         finally:
             node.destroy_node()
             probe.node.destroy_node()
@@ -142,8 +194,8 @@ def test_plan_is_moved_into_odom_by_tf_map_to_odom():
                 return bool(probe.out["cmd"]) and probe.out["cmd"][-1].linear.x > 0.0
 
             assert spin_until(nodes, moving, timeout_s=10.0), node.status
-            assert abs(probe.out["cmd"][-1].angular.z) < 1e-3
-            assert node.status == "following"
+            assert abs(probe.out["cmd"][-1].angular.z) < 0.2
+            assert node.status.startswith("following the path")
         finally:
             node.destroy_node()
             probe.node.destroy_node()
@@ -172,7 +224,8 @@ def test_stale_odom_and_nan_plans_give_zero_commands():
             probe.publish_plan([(0.0, 0.0), (math.nan, 1.0)])
             assert spin_until(
                 nodes,
-                lambda: node.counts["plans_rejected"] >= 1 and probe.out["cmd"][-1].linear.x == 0.0,
+                lambda: node.counts["plans_rejected"] >= 1 and node._plan is None
+                and "no path" in node.status,
                 timeout_s=5.0,
             )
         finally:
@@ -238,15 +291,15 @@ def test_pan_command_stays_within_the_robots_pan_travel_and_speed(tmp_path):
         try:
 
             def panned_to_the_limit():
-                # The path lies behind the robot, which turns in place to the left: the screen
-                # looks where the robot turns to, up to the pan limit.
-                probe.publish_plan([(-0.1 * i, 0.0) for i in range(20)])
+                # The path lies behind the robot, a little to its left: it turns in place to
+                # the left, and the screen looks where it turns to, up to the pan limit.
+                probe.publish_plan([(-0.1 * i, 0.03 * i) for i in range(20)])
                 return bool(pans) and pans[-1].data == pytest.approx(1.0)
 
+            probe.drive = False  # held in place: it keeps turning towards the path
             assert spin_until(nodes, panned_to_the_limit, timeout_s=15.0), (
                 node.status, pans[-1].data if pans else None
             )  # fmt: skip
-            assert node.status == "turning in place"
             values = [m.data for m in pans]
             assert all(abs(v) <= 1.0 for v in values)
             # At most 0.5 rad/s over the time between cycles (two periods at most: 0.2 s).

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hearth_trajectory.path_follower import FollowerLimits, FollowStatus, PathFollower
-from hearth_trajectory.rollout import unicycle_pose
+from hearth_trajectory.trajectory_space import advance_pose
 
 LIMITS = FollowerLimits(
     max_linear_mps=1.0, max_angular_radps=2.5, max_linear_accel_mps2=1.0,
@@ -44,7 +44,7 @@ def _simulate(path, pose, steps=400, follower=None):
         assert abs(cmd.angular_radps - w) <= LIMITS.max_angular_accel_radps2 * DT + 1e-12
         v, w = cmd.linear_mps, cmd.angular_radps
         log.append((x, y, yaw, v, w, cmd.status))
-        x, y, yaw = unicycle_pose(x, y, yaw, v, w, DT)
+        x, y, yaw = advance_pose(x, y, yaw, np.array([v, w]), np.zeros(2), np.zeros(2), DT)
     return log
 
 

@@ -4,22 +4,9 @@ import math
 
 import pytest
 
-from hearth_trajectory.screen_pan import PanLimits, limit_pan, pan_target
+from hearth_trajectory.screen_pan import PanLimits, limit_pan
 
 LIMITS = PanLimits(limit_rad=2.0, max_speed_radps=1.0)
-
-
-def test_the_screen_faces_the_rollout_point_ahead():
-    assert pan_target(0.0, 0.0, 0.0, 0.5, 0.0, 1.2) == pytest.approx(0.0)
-    # Driving a left arc: the point ahead lies to the left, half the heading change (a chord).
-    assert pan_target(0.0, 0.0, 0.0, 0.5, 0.5, 1.2) == pytest.approx(0.3)
-    # The bearing is in the robot frame, whatever the robot's heading and position.
-    assert pan_target(3.0, -1.0, 2.0, 0.5, 0.5, 1.2) == pytest.approx(0.3)
-
-
-def test_turning_in_place_the_screen_faces_the_heading_it_turns_to():
-    assert pan_target(0.0, 0.0, 0.0, 0.0, -1.0, 1.2) == pytest.approx(-1.2)
-    assert pan_target(0.0, 0.0, 0.0, 0.0, 3.0, 1.2) == pytest.approx(3.6 - 2.0 * math.pi)
 
 
 def test_the_command_stays_within_the_travel():

@@ -1,0 +1,382 @@
+"""The cost terms ("critics") that score candidate trajectories, all candidates at once.
+
+In the manner of Nav2 MPPI's critics: each term is a small object with its own parameters
+(``weight`` and what else it needs) that maps the candidates' arrays, shaped (candidates,
+steps), to one cost per candidate. No term loops over candidates in Python. The terms share
+an :class:`Evaluation`, which computes what several of them need once (the per-step
+collision probability and the survival it implies, the cost-to-go along the path).
+
+The total, minimised (``docs/planner.md`` has the derivation)::
+
+    J = - w_p  sum_k g^k S_k (c_{k-1} - c_k)             uncertainty-adjusted progress
+        + w_c  sum_k S_{k-1} p_k                         expected collision
+        + w_j  mean_k (j_v / J_v)^2 + (j_w / J_w)^2      smoothness
+        + w_s  sum_k dt sum_j exp(-e_jk^2 / 2 s^2)       comfort (personal space)
+        + w_h  mean_k f_k (1 - cos(yaw_k - dir_k))       heading toward the path
+
+``p_k`` is the probability of a first collision during step k (static obstacles from the
+distance field with the pose uncertainty; each person from their forecast Gaussian; see
+:attr:`Evaluation.survival`), ``S_k = prod_{i<=k} (1 - p_i)`` the probability of surviving
+up to step k, ``c_k`` the cost-to-go along the global path at the step's position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+from numba import njit
+
+from hearth_trajectory.fields import CostToGo, GridField, bilinear_at
+from hearth_trajectory.people_forecast import Forecast
+from hearth_trajectory.trajectory_space import ANGULAR, LINEAR, MotionLimits, Rollouts
+
+
+class Goal(Protocol):
+    """What the robot makes progress towards: a cost-to-go (m) at every step's position."""
+
+    def cost_to_go(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """(N, T+1) positions at steps 0..T -> (N, T+1) cost-to-go."""
+
+    def direction(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit vector (odom frame) of the way to go at (N, T) positions of steps 1..T."""
+
+
+@dataclass(frozen=True)
+class PathGoal:
+    """Progress along the global path: its cost-to-go field (:func:`fields.path_cost_to_go`)."""
+
+    field: CostToGo
+
+    def cost_to_go(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return self.field.cost.sample(x, y)
+
+    def direction(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.field.dir_x.sample(x, y), self.field.dir_y.sample(x, y)
+
+
+@dataclass(frozen=True)
+class FollowGoal:
+    """Progress towards a moving point (follow mode): ``targets_xy`` (T+1, 2), the place to
+    be at each step (``follow_distance_m`` behind the followed person's forecast)."""
+
+    targets_xy: np.ndarray
+
+    def cost_to_go(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.hypot(x - self.targets_xy[:, 0], y - self.targets_xy[:, 1])
+
+    def direction(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx = self.targets_xy[1:, 0] - x
+        dy = self.targets_xy[1:, 1] - y
+        n = np.maximum(np.hypot(dx, dy), 1e-9)
+        return dx / n, dy / n
+
+
+@dataclass
+class Scene:
+    """Everything the critics see besides the candidates (odom frame, one planning cycle)."""
+
+    dt_s: float
+    limits: MotionLimits
+    robot_radius_m: float
+    pose_cov_xy: np.ndarray  # (2, 2) the robot's position covariance (m^2)
+    distance: GridField | None  # distance to the nearest obstacle (m), None: nothing seen
+    distance_cell_m: float  # obstacles are cells: their centres lie this far inside them
+    people: Forecast  # at steps 1..T
+    goal: Goal | None
+    # Per person, how much their personal space counts (0: the person being followed, who
+    # asked for the robot's company); None: all 1.
+    comfort_weights: np.ndarray | None = None
+
+    @property
+    def pose_sigma_m(self) -> float:
+        """The position standard deviation towards an obstacle in the worst direction."""
+        return float(np.sqrt(max(np.linalg.eigvalsh(self.pose_cov_xy)[-1], 0.0)))
+
+
+class Evaluation:
+    """Per-step quantities of N candidates, computed on first use and shared by the critics.
+
+    Steps 1..T are indexed 0..T-1 in every (N, T) array here. The two geometric inner loops
+    (the distance field under the pose uncertainty, and every person at every step) are
+    compiled (numba): same formulas as the docstrings, evaluated point by point, skipping a
+    person whose forecast is more than ``cutoff_sigmas`` standard deviations out of reach.
+    """
+
+    def __init__(self, roll: Rollouts, scene: Scene, comfort_sigma_m: float = 0.45,
+                 min_sigma_m: float = 0.01, cutoff_sigmas: float = 5.0):
+        self.roll = roll
+        self.scene = scene
+        self.comfort_sigma_m = comfort_sigma_m
+        self.min_sigma_m = min_sigma_m
+        self.cutoff_sigmas = cutoff_sigmas
+        self.x = np.ascontiguousarray(roll.x[:, 1:])
+        self.y = np.ascontiguousarray(roll.y[:, 1:])
+
+    @cached_property
+    def static_contact(self) -> np.ndarray:
+        """P(touching a mapped or seen obstacle at step k): the clearance (distance to the
+        nearest obstacle cell's edge minus the robot's radius) under a Gaussian error of the
+        robot's position along the obstacle's direction, ``Phi(-clearance / sigma_pose)``."""
+        sc = self.scene
+        out = np.zeros(self.x.shape)
+        if sc.distance is not None:
+            f = sc.distance
+            _static_contact(
+                np.ascontiguousarray(f.values, dtype=float), f.origin_xy[0], f.origin_xy[1],
+                1.0 / f.resolution_m, self.x, self.y,
+                0.5 * sc.distance_cell_m + sc.robot_radius_m,
+                1.0 / max(sc.pose_sigma_m, self.min_sigma_m), out,
+            )
+        return out
+
+    @cached_property
+    def _people(self) -> tuple[np.ndarray, np.ndarray]:
+        """People's survival ``prod_j (1 - max_{i<=k} m_ji)`` and nearness
+        ``sum_j exp(-gap_jk^2 / 2 s^2)``, both (N, T).
+
+        ``m_jk`` bounds the probability that the relative position of robot and person j at
+        step k falls within ``r = r_robot + r_j``: the smaller of two upper bounds, the
+        half-plane tangent to the disc, ``Phi((r - d) / sigma)``, and the disc's area times
+        the largest density on it, ``r^2 / (2 sigma^2) exp(-(d - r)_+^2 / (2 sigma^2))``, with
+        ``sigma^2 = u' (C_j + C_pose) u`` along the line of centres ``u``. ``gap`` is the
+        distance between the two discs.
+        """
+        sc, ppl = self.scene, self.scene.people
+        free = np.ones(self.x.shape)
+        near = np.zeros(self.x.shape)
+        if len(ppl):
+            c = ppl.covs + sc.pose_cov_xy  # relative position: both uncertainties add
+            cov3 = np.ascontiguousarray(
+                np.stack([c[..., 0, 0], c[..., 0, 1], c[..., 1, 1]], axis=-1), dtype=float
+            )
+            reach = np.ascontiguousarray(ppl.radii + sc.robot_radius_m, dtype=float)
+            cw = np.ones(len(ppl)) if sc.comfort_weights is None else sc.comfort_weights
+            _people_terms(
+                self.x, self.y, np.ascontiguousarray(ppl.means, dtype=float), cov3, reach,
+                np.ascontiguousarray(cw, dtype=float), self.min_sigma_m, self.cutoff_sigmas,
+                self.comfort_sigma_m, free, near,
+            )
+        return free, near
+
+    @property
+    def people_nearness(self) -> np.ndarray:
+        """sum_j exp(-gap_jk^2 / 2 s^2): how far inside people's personal space step k is."""
+        return self._people[1]
+
+    @cached_property
+    def survival(self) -> np.ndarray:
+        """S_k: the probability of getting through steps 1..k unharmed, (N, T).
+
+        Position errors persist over the horizon (the robot's pose error; a person walking a
+        little left of their forecast stays left of it), so the events "touching obstacle o
+        at step i" are nested rather than independent: the probability of having touched o by
+        step k is the largest of its per-step contact probabilities so far. Obstacles (the
+        static map as one, each person) are independent of each other.
+        """
+        static = 1.0 - np.maximum.accumulate(self.static_contact, axis=1)
+        return static * self._people[0]
+
+    @cached_property
+    def hazard(self) -> np.ndarray:
+        """p_k: the probability of a first collision during step k, so that
+        ``S_k = prod_{i<=k} (1 - p_i)``."""
+        prev = np.concatenate([np.ones((self.x.shape[0], 1)), self.survival[:, :-1]], axis=1)
+        return 1.0 - self.survival / np.maximum(prev, 1e-300)
+
+    @cached_property
+    def cost_to_go(self) -> np.ndarray:
+        """(N, T+1) cost-to-go at steps 0..T (zeros without a goal)."""
+        if self.scene.goal is None:
+            return np.zeros_like(self.roll.x)
+        return self.scene.goal.cost_to_go(self.roll.x, self.roll.y)
+
+    @cached_property
+    def progress(self) -> np.ndarray:
+        """sum_k S_k (c_{k-1} - c_k), (N,): the progress expected to be made (m)."""
+        gain = -np.diff(self.cost_to_go, axis=1)
+        return np.sum(self.survival * gain, axis=1)
+
+    def discounted_progress(self, discount: float) -> np.ndarray:
+        """sum_k discount^k S_k (c_{k-1} - c_k), (N,): sooner progress is worth more."""
+        gain = -np.diff(self.cost_to_go, axis=1)
+        weights = discount ** np.arange(1, gain.shape[1] + 1)
+        return (self.survival * gain) @ weights
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+
+
+@njit(cache=True)
+def _static_contact(values, ox, oy, inv_res, x, y, offset, inv_sigma, out):  # pragma: no cover
+    for i in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            clearance = bilinear_at(values, ox, oy, inv_res, x[i, k], y[i, k]) - offset
+            out[i, k] = 0.5 * math.erfc(clearance * inv_sigma * _SQRT1_2)
+
+
+@njit(cache=True, inline="always")
+def _normal_tail(z):  # pragma: no cover - compiled
+    """``(Phi(-|z|) / exp(-z^2 / 2))``: the Gaussian tail beyond ``|z|`` without its
+    exponential factor (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7)."""
+    t = 1.0 / (1.0 + 0.3275911 * abs(z) * _SQRT1_2)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
+                + t * (-1.453152027 + t * 1.061405429))))
+    return 0.5 * poly
+
+
+@njit(cache=True, fastmath=True)
+def _people_terms(x, y, means, cov3, reach, comfort_w, min_sigma, cutoff, comfort_sigma, free,
+                  near):  # pragma: no cover - compiled
+    n_people, steps = means.shape[0], means.shape[1]
+    inv_2s2 = 0.5 / (comfort_sigma * comfort_sigma)
+    near_cut = 4.0 * comfort_sigma
+    # Per person and step: how far out either term can matter (the hazard: ``cutoff``
+    # standard deviations in the widest direction beyond contact).
+    far2 = np.empty((n_people, steps))
+    for j in range(n_people):
+        for k in range(steps):
+            a, b, c = cov3[j, k, 0], cov3[j, k, 1], cov3[j, k, 2]
+            lam = 0.5 * (a + c) + math.sqrt(0.25 * (a - c) ** 2 + b * b)
+            far = reach[j] + max(cutoff * math.sqrt(max(lam, min_sigma * min_sigma)), near_cut)
+            far2[j, k] = far * far
+    worst = np.zeros(n_people)  # per person: the largest contact probability so far
+    for i in range(x.shape[0]):
+        worst[:] = 0.0
+        for k in range(steps):
+            s = 0.0
+            for j in range(n_people):
+                dx = x[i, k] - means[j, k, 0]
+                dy = y[i, k] - means[j, k, 1]
+                d2 = dx * dx + dy * dy
+                if d2 > far2[j, k]:
+                    continue
+                d2 = max(d2, 1e-24)
+                d = math.sqrt(d2)
+                var = (cov3[j, k, 0] * dx * dx + 2.0 * cov3[j, k, 1] * dx * dy
+                       + cov3[j, k, 2] * dy * dy) / d2
+                var = max(var, min_sigma * min_sigma)
+                r = reach[j]
+                z = (d - r) / math.sqrt(var)
+                e = math.exp(-0.5 * z * z)
+                # Two upper bounds on P(|relative position| < r); the smaller is used: the
+                # half-plane tangent to the disc (tight when the spread is small), and the
+                # disc's area times the density's largest value on it, r^2 / (2 var) (tight
+                # when the spread is large).
+                tail = _normal_tail(z) * e
+                p = tail if z >= 0.0 else 1.0 - tail
+                p = min(p, 0.5 * r * r / var * (e if z > 0.0 else 1.0))
+                worst[j] = max(worst[j], p)
+                gap = d - r
+                if gap < near_cut and comfort_w[j] > 0.0:
+                    gap = max(gap, 0.0)
+                    s += comfort_w[j] * math.exp(-gap * gap * inv_2s2)
+            f = 1.0
+            for j in range(n_people):
+                f *= 1.0 - worst[j]
+            free[i, k] = f
+            near[i, k] = s
+
+
+class Critic(Protocol):
+    weight: float
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        """(N,) cost of each candidate, before ``weight``."""
+
+
+@dataclass
+class ProgressCritic:
+    """Uncertainty-adjusted progress: each step's reduction of the cost-to-go counts as far as
+    the robot is expected to survive to make it (a reward: negative cost), discounted by
+    ``discount`` per step so that getting there sooner is better (without it, arriving in
+    one second or in three would score the same)."""
+
+    weight: float = 1.0
+    discount: float = 0.97
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        return -ev.discounted_progress(self.discount)
+
+
+@dataclass
+class CollisionCritic:
+    """Expected collision: the probability of a first collision at step k, summed
+    (``sum_k S_{k-1} p_k = 1 - S_T``)."""
+
+    weight: float = 100.0
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        return 1.0 - ev.survival[:, -1]
+
+
+@dataclass
+class JerkCritic:
+    """Smoothness: mean squared jerk, each axis relative to its limit (0..1 per step)."""
+
+    weight: float = 0.05
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        lim = ev.scene.limits
+        jv = ev.roll.jerk[LINEAR] / lim.linear.max_jerk
+        jw = ev.roll.jerk[ANGULAR] / lim.angular.max_jerk
+        return np.mean(jv * jv + jw * jw, axis=1)
+
+
+@dataclass
+class ComfortCritic:
+    """Personal space: seconds spent near people, weighted by a Gaussian of the gap between
+    the robot's and the person's discs (``sigma_m``: ~0.45 m, the personal zone; the
+    :class:`Evaluation` computes the nearness with it)."""
+
+    weight: float = 1.0
+    sigma_m: float = 0.45
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        return ev.scene.dt_s * np.sum(ev.people_nearness, axis=1)
+
+
+@dataclass
+class HeadingCritic:
+    """Heading toward the path: ``1 - cos`` of the angle between the robot's heading and the
+    way to go, averaged over steps; faded out within ``fade_m`` of the goal, where the way
+    to go turns on the spot."""
+
+    weight: float = 0.3
+    fade_m: float = 0.5
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        goal = ev.scene.goal
+        if goal is None:
+            return np.zeros(ev.roll.n)
+        ux, uy = goal.direction(ev.x, ev.y)
+        yaw = ev.roll.yaw[:, 1:]
+        misalign = 1.0 - (np.cos(yaw) * ux + np.sin(yaw) * uy)
+        fade = np.clip(ev.cost_to_go[:, 1:] / self.fade_m, 0.0, 1.0)
+        return np.mean(misalign * fade, axis=1)
+
+
+@dataclass
+class CostBreakdown:
+    """Each critic's weighted cost (N,) and their total."""
+
+    total: np.ndarray
+    terms: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def evaluate(critics: dict[str, Critic], ev: Evaluation) -> CostBreakdown:
+    """The weighted sum of ``critics`` over the candidates of ``ev`` (a NaN cost, from a NaN
+    input that slipped through, counts as infinitely bad)."""
+    total = np.zeros(ev.roll.n)
+    terms = {}
+    for name, critic in critics.items():
+        if critic.weight == 0.0:
+            continue
+        c = critic.weight * critic(ev)
+        terms[name] = c
+        total += c
+    total[~np.isfinite(total)] = np.inf
+    return CostBreakdown(total, terms)

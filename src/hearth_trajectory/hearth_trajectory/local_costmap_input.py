@@ -1,0 +1,84 @@
+"""The local costmap the planner sees: hearth_perception's, fed with depth points and /map.
+
+A thin glue (ROS-free): depth frames become odom-frame points when they arrive
+(``hearth_perception.depth_points``); once per cycle the 6 x 6 m window
+(``hearth_perception.local_costmap.LocalCostmap``) is rebuilt around the robot from the
+latest fresh frame's points and the global map, and its distance field becomes a
+:class:`~hearth_trajectory.fields.GridField`. Points on a tracked person are left out: the
+person is planned around from their forecast, not as a wall where they stood.
+
+hearth_perception is imported lazily: without it there is no local costmap and the planner
+plans against people only (the node says so once at start).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hearth_trajectory.fields import GridField
+
+
+def perception_available() -> bool:
+    try:
+        import hearth_perception.local_costmap  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LocalCostmapInput:
+    def __init__(self, size_m: float, resolution_m: float, depth_timeout_s: float,
+                 track_clearance_m: float, self_radius_m: float, min_obstacle_z_m: float = 0.03,
+                 max_obstacle_z_m: float = 0.7):
+        from hearth_perception.local_costmap import LocalCostmap
+
+        self.costmap = LocalCostmap(size_m, resolution_m, min_obstacle_z_m=min_obstacle_z_m,
+                                    max_obstacle_z_m=max_obstacle_z_m)
+        self.depth_timeout_s = depth_timeout_s
+        self.track_clearance_m = track_clearance_m
+        self.self_radius_m = self_radius_m
+        self.static_map = None  # hearth_perception.local_costmap.StaticMap
+        self._points: np.ndarray | None = None  # (N, 3) odom frame
+        self._points_stamp_s = -np.inf
+
+    @property
+    def resolution_m(self) -> float:
+        return self.costmap.resolution_m
+
+    def set_map(self, occupancy: np.ndarray, resolution_m: float,
+                origin_xy_yaw: tuple[float, float, float]) -> None:
+        from hearth_perception.local_costmap import StaticMap
+
+        self.static_map = StaticMap(occupancy, resolution_m, origin_xy_yaw)
+
+    def set_depth_points(self, stamp_s: float, points_odom: np.ndarray,
+                         robot_xy: tuple[float, float] | None = None) -> None:
+        """A depth frame's points (N, 3), odom frame. Those within ``self_radius_m`` of the
+        robot's position at the frame's stamp are the robot's own body (the ToF sees the
+        front of the chassis) and are dropped."""
+        pts = np.asarray(points_odom, dtype=float).reshape(-1, 3)
+        if robot_xy is not None and len(pts):
+            d2 = (pts[:, 0] - robot_xy[0]) ** 2 + (pts[:, 1] - robot_xy[1]) ** 2
+            pts = pts[d2 > self.self_radius_m**2]
+        self._points = pts
+        self._points_stamp_s = stamp_s
+
+    def update(self, now_s: float, centre_xy: tuple[float, float],
+               pose_odom_map: tuple[float, float, float] | None,
+               people_xy: np.ndarray, people_radii: np.ndarray) -> GridField:
+        """Rebuild the window around ``centre_xy`` and return its distance field (m)."""
+        points = None
+        if self._points is not None and now_s - self._points_stamp_s <= self.depth_timeout_s:
+            points = self._points
+            if len(people_xy) and len(points):
+                d = np.hypot(points[:, None, 0] - people_xy[None, :, 0],
+                             points[:, None, 1] - people_xy[None, :, 1])
+                on_person = np.any(d <= people_radii[None, :] + self.track_clearance_m, axis=1)
+                points = points[~on_person]
+        static = None
+        if self.static_map is not None and pose_odom_map is not None:
+            static = self.static_map.in_odom(pose_odom_map)
+        self.costmap.update(np.asarray(centre_xy, dtype=float), points, static)
+        origin = self.costmap.origin_odom_xy
+        return GridField((float(origin[0]), float(origin[1])), self.costmap.resolution_m,
+                         np.asarray(self.costmap.distance_m, dtype=float))

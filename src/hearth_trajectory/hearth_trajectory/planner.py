@@ -1,0 +1,545 @@
+"""The local planner's cycle (ROS-free): from inputs to a committed trajectory and a command.
+
+:class:`LocalPlanner` ``.plan(PlanningInput) -> PlanResult`` once per cycle (10 Hz):
+
+1. **When the plan takes effect.** ``t_eff = now + compute time + actuation delay`` (the
+   compute time is the 90th percentile of recent cycles), moved to the committed
+   trajectory's step grid so a warm start reproduces it exactly.
+2. **Where the robot will be then.** The velocity state at ``t_eff`` is the committed
+   trajectory's (the splice: the command stays continuous), unless the measured velocity has
+   left it (a bump, the safety layer) and the measurement takes over. The pose is the
+   latest /odom pose driven forward along the committed velocities from its stamp to
+   ``t_eff``: the message age is compensated too.
+3. **Where the people will be then**, and at every step after: a constant-velocity forecast
+   from the tracks' stamp (:mod:`people_forecast`).
+4. **Multistage optimisation.** Stage 1: Sobol samples of the target knots, the structured
+   seeds and the previous best, time-shifted. Stages 2+: cross-entropy refinement around the
+   best few. Every candidate respects the limits by construction
+   (:mod:`trajectory_space`); the critics (:mod:`critics`) score them all at once.
+5. **Commit** the best (a new one replaces the warm start only when better by
+   ``switch_margin``, so equal options do not flicker), and command the velocity it has
+   ``command_lead_s`` after ``t_eff``.
+
+With ``latency_compensation`` off (the ablation), the plan starts now from the /odom pose
+as it was measured, with the people where the tracks last saw them.
+
+Bad input never raises: no /odom or a stale one, no path, a lost follow target give a stop
+(the quickest the limits allow, from the committed state) and a status; NaN fields are
+rejected by the node before they get here, and a NaN track is dropped here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from hearth_trajectory.critics import (
+    CollisionCritic,
+    ComfortCritic,
+    Critic,
+    Evaluation,
+    FollowGoal,
+    HeadingCritic,
+    JerkCritic,
+    PathGoal,
+    ProgressCritic,
+    Scene,
+    evaluate,
+)
+from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
+from hearth_trajectory.people_forecast import DEFAULT_ACCEL_PSD, Forecast, Tracks, forecast
+from hearth_trajectory.sampling import KnotSpace, SobolSource, refine
+from hearth_trajectory.trajectory_space import (
+    MotionLimits,
+    Rollouts,
+    StartState,
+    advance_pose,
+    project_to_viable,
+    rollout,
+    state_at,
+)
+
+
+class Kind(Enum):
+    ACTIVE = "active"  # driving towards the goal or the followed person
+    ARRIVED = "arrived"  # at the end of the path: stopped there
+    BLOCKED = "blocked"  # no candidate makes progress (for blocked_after_s: the signal)
+    IDLE = "idle"  # nothing to do: no path, or an empty one
+    FAULT = "fault"  # an input is missing, stale or bad: stopping
+
+
+@dataclass(frozen=True)
+class PlannerParams:
+    """Tuning of the planner core (the node's config maps onto it)."""
+
+    horizon_s: float = 3.0
+    dt_s: float = 0.1
+    candidates: int = 2000  # evaluated per cycle, all stages together
+    refine_iterations: int = 2
+    refine_fraction: float = 0.3  # of the candidates, spent on the refinement stages
+    knots: int = 4
+    elite_fraction: float = 0.05
+    refine_centres: int = 3
+    refine_shrink: float = 0.7
+    min_std_fraction: float = 0.03
+    switch_margin: float = 0.02  # cost units a newcomer must win by to replace the warm start
+    robot_radius_m: float = 0.175
+    # latency
+    latency_compensation: bool = True
+    actuation_delay_s: float = 0.05
+    command_lead_s: float = 0.05
+    odom_timeout_s: float = 0.5
+    velocity_reset_mps: float = 0.25
+    velocity_reset_radps: float = 0.8
+    # inputs
+    min_pose_sigma_m: float = 0.02
+    max_pose_sigma_m: float = 0.05
+    person_accel_psd: float = DEFAULT_ACCEL_PSD
+    tracks_timeout_s: float = 1.0
+    # goal and progress
+    goal_tolerance_m: float = 0.15
+    path_window_m: float = 4.5
+    path_spacing_m: float = 0.1
+    cost_to_go_resolution_m: float = 0.1
+    follow_distance_m: float = 1.2
+    follow_min_speed_mps: float = 0.2
+    blocked_progress_m: float = 0.05
+    blocked_after_s: float = 2.0
+    pan_lookahead_s: float = 1.2
+    # critics
+    progress_weight: float = 1.0
+    progress_discount: float = 0.97
+    collision_weight: float = 100.0
+    jerk_weight: float = 0.05
+    comfort_weight: float = 2.0
+    comfort_sigma_m: float = 0.45
+    heading_weight: float = 0.3
+    heading_fade_m: float = 0.5
+    # shedding: a cycle over overrun_fraction of the period sheds candidates
+    period_s: float = 0.1
+    overrun_fraction: float = 0.8
+    min_candidates: int = 200
+    seed: int = 0
+
+    @property
+    def steps(self) -> int:
+        return round(self.horizon_s / self.dt_s)
+
+
+@dataclass(frozen=True)
+class Odometry:
+    """The latest /odom (odom frame): pose, body twist and position covariance (2, 2)."""
+
+    stamp_s: float
+    x_m: float
+    y_m: float
+    yaw_rad: float
+    v_mps: float
+    w_radps: float
+    pose_cov_xy: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)))
+
+
+@dataclass
+class PlanningInput:
+    now_s: float
+    odom: Odometry | None
+    path_xy: np.ndarray | None = None  # (M, 2) odom frame; None or empty: nothing to follow
+    path_version: int = 0  # changes when a new /plan arrives (progress restarts)
+    distance: GridField | None = None  # distance to the nearest obstacle, odom frame
+    distance_cell_m: float = 0.05
+    tracks: Tracks = field(default_factory=Tracks.empty)
+    follow_id: int | None = None
+    fault: str | None = None  # the caller found an input unusable: stop, with this status
+    prep_s: float = 0.0  # compute time the caller spent on this cycle before plan()
+
+
+@dataclass
+class CommittedPlan:
+    """The trajectory being executed: steps at ``t0_s + k * dt`` (absolute seconds)."""
+
+    t0_s: float
+    roll: Rollouts  # one candidate
+    targets: np.ndarray  # (T, 2) the per-step targets that made it
+
+    def state(self, t_s: float) -> StartState:
+        return state_at(self.roll, 0, t_s - self.t0_s)
+
+    def velocity(self, t_s: float) -> tuple[float, float]:
+        s = self.state(t_s)
+        return s.v_mps, s.w_radps
+
+
+@dataclass
+class PlanResult:
+    kind: Kind
+    status: str
+    cmd_v_mps: float = 0.0
+    cmd_w_radps: float = 0.0
+    plan: CommittedPlan | None = None
+    blocked: bool = False
+    pan_target_rad: float | None = None  # robot frame; None: face forward
+    max_progress_m: float = 0.0
+    evaluated: int = 0
+    candidates_x: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    candidates_y: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    candidates_rank: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 0 best, 1 worst
+    people: Forecast | None = None  # at the plan's steps 0..T
+    best_terms: dict[str, float] = field(default_factory=dict)
+    latency: dict[str, float] = field(default_factory=dict)
+    compute_s: float = 0.0
+
+
+class LocalPlanner:
+    def __init__(self, limits: MotionLimits, params: PlannerParams | None = None):
+        self.p = params or PlannerParams()
+        self.limits = limits
+        self.space = KnotSpace(limits, self.p.steps, self.p.dt_s, self.p.knots)
+        self.source = SobolSource(self.space.dims, seed=self.p.seed)
+        self.critics: dict[str, Critic] = {
+            "progress": ProgressCritic(self.p.progress_weight, self.p.progress_discount),
+            "collision": CollisionCritic(self.p.collision_weight),
+            "jerk": JerkCritic(self.p.jerk_weight),
+            "comfort": ComfortCritic(self.p.comfort_weight, self.p.comfort_sigma_m),
+            "heading": HeadingCritic(self.p.heading_weight, self.p.heading_fade_m),
+        }
+        self.committed: CommittedPlan | None = None
+        self.budget = self.p.candidates
+        self._compute_s: deque[float] = deque(maxlen=20)  # wall clock: for shedding
+        self._cycle_s: deque[float] = deque(maxlen=20)  # the caller's clock: for latency
+        self._path_version: int | None = None
+        self._progress_m = 0.0
+        self._arrived = False
+        self._no_progress_since: float | None = None
+
+    # -- the cycle -----------------------------------------------------------------------------
+
+    def plan(self, inp: PlanningInput) -> PlanResult:
+        t_start = time.perf_counter()
+        try:
+            result = self._plan(inp)
+        except Exception as exc:
+            result = self._stop(inp.now_s, Kind.FAULT, f"internal error: {exc!r}")
+        result.compute_s = inp.prep_s + time.perf_counter() - t_start
+        self._account(result.compute_s)
+        return result
+
+    def compute_estimate_s(self) -> float:
+        """How long after its start a cycle's command goes out, on the clock of ``now_s``:
+        the 90th percentile of recent cycles (:meth:`record_cycle_time`; without those, of
+        the compute times on the wall clock)."""
+        recent = self._cycle_s or self._compute_s
+        if not recent:
+            return 0.5 * self.p.period_s
+        return float(np.percentile(recent, 90))
+
+    def record_cycle_time(self, seconds: float) -> None:
+        """From the start of a cycle to its command going out, on the clock of ``now_s``
+        (with simulated time, the compute time as the simulation saw it)."""
+        if math.isfinite(seconds) and seconds >= 0.0:
+            self._cycle_s.append(seconds)
+
+    def _account(self, compute_s: float) -> None:
+        self._compute_s.append(compute_s)
+        # Shed candidates after an overrun; win them back slowly while there is room.
+        if compute_s > self.p.overrun_fraction * self.p.period_s:
+            self.budget = max(self.p.min_candidates, int(0.75 * self.budget))
+        elif compute_s < 0.5 * self.p.period_s and self.budget < self.p.candidates:
+            self.budget = min(self.p.candidates, int(self.budget * 1.1) + 1)
+
+    def _plan(self, inp: PlanningInput) -> PlanResult:
+        p = self.p
+        now = inp.now_s
+        odom = inp.odom
+        if inp.fault is not None:
+            return self._stop(now, Kind.FAULT, inp.fault)
+        if odom is None:
+            return self._stop(now, Kind.FAULT, "no /odom yet")
+        age = now - odom.stamp_s
+        if age > p.odom_timeout_s:
+            return self._stop(now, Kind.FAULT, f"/odom stale ({age:.2f} s old)")
+        have_path = inp.path_xy is not None and len(inp.path_xy) > 0
+        if inp.follow_id is None and not have_path:
+            self._no_progress_since = None
+            return self._stop(now, Kind.IDLE, "no path (/plan empty or not received)")
+
+        t_eff, shift = self._effect_time(now)
+        start = self._start_state(odom, t_eff)
+        tracks = inp.tracks.finite()
+        if now - tracks.stamp_s > p.tracks_timeout_s:
+            tracks = Tracks.empty(now)  # too old to say where anyone is
+        if not p.latency_compensation:
+            tracks = Tracks(t_eff, tracks.ids, tracks.positions, tracks.velocities,
+                            tracks.covariances, tracks.radii)  # as if seen just now
+        times = t_eff + p.dt_s * np.arange(0, p.steps + 1)
+        people_all = forecast(tracks, times, p.person_accel_psd)
+        people = Forecast(people_all.ids, people_all.means[:, 1:], people_all.covs[:, 1:],
+                          people_all.radii)
+
+        # The goal: the followed person, or the path.
+        pan_person: np.ndarray | None = None
+        comfort = np.ones(len(people))
+        if inp.follow_id is not None:
+            idx = np.flatnonzero(tracks.ids == inp.follow_id)
+            if len(idx) == 0:
+                return self._stop(now, Kind.FAULT, f"follow target {inp.follow_id} not tracked",
+                                  t_eff=t_eff, start=start, people=people_all)
+            goal = self._follow_goal(people_all, int(idx[0]), start)
+            comfort[int(idx[0])] = 0.0  # who asked to be followed keeps no personal space
+            # Keeping station behind the person is no progress and no blockage either.
+            in_place = math.hypot(*(goal.targets_xy[0] - (start.x_m, start.y_m))) < 0.5
+            pan_person = people_all.means[int(idx[0]), 0]
+            goal_status = f"following person {inp.follow_id}"
+        else:
+            in_place = False
+            goal, remaining, d_goal = self._path_goal(inp, start)
+            if self._arrival(d_goal, remaining, start):
+                self._no_progress_since = None
+                return self._stop(now, Kind.ARRIVED, "arrived", t_eff=t_eff, start=start,
+                                  people=people_all)
+            goal_status = f"following the path ({remaining:.2f} m left)"
+
+        sigma = float(np.sqrt(max(np.linalg.eigvalsh(odom.pose_cov_xy)[-1], 0.0)))
+        sigma = min(max(sigma, p.min_pose_sigma_m), p.max_pose_sigma_m)
+        scene = Scene(p.dt_s, self.limits, p.robot_radius_m, np.eye(2) * sigma**2,
+                      inp.distance, inp.distance_cell_m, people, goal, comfort)
+        best = self._optimise(scene, start, shift)
+        self.committed = CommittedPlan(t_eff, best["roll"], best["targets"])
+
+        progress = math.inf if in_place else best["max_progress"]
+        blocked = self._update_blocked(now, progress)
+        kind = Kind.BLOCKED if progress < p.blocked_progress_m else Kind.ACTIVE
+        status = goal_status if kind is Kind.ACTIVE else "no candidate makes progress"
+        v, w = self._command(now, t_eff)
+        return PlanResult(
+            kind, status, v, w, self.committed, blocked,
+            self._pan_target(start, pan_person), best["max_progress"], best["evaluated"],
+            best["vis_x"], best["vis_y"], best["vis_rank"], people_all, best["terms"],
+            {"odom_age_s": age, "compute_estimate_s": self.compute_estimate_s(),
+             "actuation_delay_s": p.actuation_delay_s, "effect_in_s": t_eff - now},
+        )  # fmt: skip
+
+    # -- timing and the start state -------------------------------------------------------------
+
+    def _effect_time(self, now: float) -> tuple[float, int]:
+        """When the new plan takes effect, on the committed plan's step grid, and how many of
+        its steps that is after its start."""
+        p = self.p
+        t = now + (self.compute_estimate_s() + p.actuation_delay_s
+                   if p.latency_compensation else 0.0)
+        c = self.committed
+        if c is None:
+            return t, 0
+        k = math.ceil((t - c.t0_s) / p.dt_s - 1e-6)
+        if 0 <= k < p.steps:
+            return c.t0_s + k * p.dt_s, k
+        return t, -1  # off the committed plan (a pause): no warm start
+
+    def _start_state(self, odom: Odometry, t_eff: float) -> StartState:
+        """The robot at ``t_eff``: spliced velocity state, compensated pose."""
+        p = self.p
+        c = self.committed
+        measured = np.array([odom.v_mps, odom.w_radps])
+        if c is not None:
+            v_then = np.array(c.velocity(odom.stamp_s))
+            if (abs(v_then[0] - measured[0]) > p.velocity_reset_mps
+                    or abs(v_then[1] - measured[1]) > p.velocity_reset_radps):
+                c = None  # reality left the plan: start from the measurement
+        if c is not None:
+            s = c.state(t_eff)
+            vel, acc = np.array([s.v_mps, s.w_radps]), np.array([s.a_mps2, s.alpha_radps2])
+        else:
+            vel, acc = project_to_viable(measured, np.zeros(2), self.limits, p.dt_s)
+            self.committed = None
+        x, y, yaw = odom.x_m, odom.y_m, odom.yaw_rad
+        if p.latency_compensation:
+            x, y, yaw = self._drive_forward(odom, t_eff)
+        return StartState(x, y, yaw, float(vel[0]), float(vel[1]), float(acc[0]), float(acc[1]))
+
+    def _drive_forward(self, odom: Odometry, t_eff: float) -> tuple[float, float, float]:
+        """The /odom pose driven from its stamp to ``t_eff`` with the committed velocities
+        (the measured ones held, without a committed plan)."""
+        x, y, yaw = odom.x_m, odom.y_m, odom.yaw_rad
+        dur = t_eff - odom.stamp_s
+        if dur <= 0.0:
+            return x, y, yaw
+        c = self.committed
+        if c is None:
+            return advance_pose(x, y, yaw, np.array([odom.v_mps, odom.w_radps]), np.zeros(2),
+                                np.zeros(2), dur)
+        n = max(1, math.ceil(dur / 0.02))
+        h = dur / n
+        for i in range(n):
+            s = c.state(odom.stamp_s + (i + 0.5) * h)
+            x += s.v_mps * math.cos(yaw + 0.5 * s.w_radps * h) * h
+            y += s.v_mps * math.sin(yaw + 0.5 * s.w_radps * h) * h
+            yaw += s.w_radps * h
+        return x, y, yaw
+
+    # -- goals ------------------------------------------------------------------------------
+
+    def _path_goal(self, inp: PlanningInput, start: StartState
+                   ) -> tuple[PathGoal, float, float]:
+        p = self.p
+        pts, arc = resample_path(inp.path_xy, p.path_spacing_m)
+        if inp.path_version != self._path_version:
+            self._path_version = inp.path_version
+            self._progress_m = 0.0
+            self._arrived = False
+        # Progress along the path is monotone: search ahead of the last projection only.
+        lo = self._progress_m - 0.5
+        hi = self._progress_m + p.path_window_m
+        sel = (arc >= lo) & (arc <= hi)
+        d2 = (pts[sel, 0] - start.x_m) ** 2 + (pts[sel, 1] - start.y_m) ** 2
+        s_robot = float(arc[sel][int(np.argmin(d2))]) if sel.any() else float(arc[-1])
+        self._progress_m = max(self._progress_m, s_robot)
+        total = float(arc[-1])
+        window = (arc >= self._progress_m - 0.3) & (arc <= self._progress_m + p.path_window_m)
+        window[-1] |= arc[-1] <= self._progress_m + p.path_window_m
+        half = self.limits.linear.max_velocity * p.horizon_s + 0.5
+        ctg = path_cost_to_go(pts[window], arc[window], total, (start.x_m, start.y_m), half,
+                              p.cost_to_go_resolution_m)
+        d_goal = math.hypot(pts[-1, 0] - start.x_m, pts[-1, 1] - start.y_m)
+        return PathGoal(ctg), total - self._progress_m, d_goal
+
+    def _arrival(self, d_goal: float, remaining: float, start: StartState) -> bool:
+        tol = self.p.goal_tolerance_m
+        stopped = abs(start.v_mps) < 1e-3 and abs(start.w_radps) < 1e-3
+        if self._arrived and stopped and d_goal > tol:
+            self._arrived = False  # stopped outside the tolerance (pushed away): go back
+        if not self._arrived and d_goal <= 0.6 * tol and remaining <= tol + 0.5:
+            self._arrived = True
+        return self._arrived
+
+    def _follow_goal(self, people: Forecast, j: int, start: StartState) -> FollowGoal:
+        """``follow_distance_m`` behind person ``j`` at each step: opposite their velocity
+        when they walk, else on the line from them to the robot."""
+        p = self.p
+        means = people.means[j]  # (T+1, 2)
+        vel = np.gradient(means, p.dt_s, axis=0)
+        speed = np.hypot(vel[:, 0], vel[:, 1])
+        away = np.array([start.x_m, start.y_m]) - means[0]
+        away = away / max(float(np.hypot(*away)), 1e-9)
+        walking = speed > p.follow_min_speed_mps
+        back = np.where(walking[:, None], -vel / np.maximum(speed, 1e-9)[:, None], away)
+        return FollowGoal(means + p.follow_distance_m * back)
+
+    # -- optimisation -------------------------------------------------------------------------
+
+    def _optimise(self, scene: Scene, start: StartState, shift: int) -> dict:
+        p = self.p
+        space = self.space
+        total = max(self.budget, 1)
+        n_refine = int(p.refine_fraction * total) if p.refine_iterations > 0 else 0
+        per_iter = n_refine // max(p.refine_iterations, 1)
+
+        seeds = space.seeds(start.v_mps, start.w_radps)
+        warm_targets = None
+        if self.committed is not None and shift >= 0:
+            prev = self.committed.targets
+            warm_targets = np.concatenate([prev[shift:], np.repeat(prev[-1:], shift, axis=0)])
+        n_sobol = max(0, total - n_refine - len(seeds) - (warm_targets is not None))
+        knots = np.concatenate([seeds, space.from_unit(self.source.uniform(n_sobol))])
+        targets = space.targets(knots)
+        if warm_targets is not None:  # exact, not via knots: it reproduces the committed plan
+            knots = np.concatenate([space.knots_of(warm_targets[None]), knots])
+            targets = np.concatenate([warm_targets[None], targets])
+
+        all_costs, all_knots, all_x, all_y = [], [], [], []
+        best: dict = {}
+        max_progress = -np.inf
+        evaluated = 0
+        for it in range(1 + (p.refine_iterations if per_iter > 0 else 0)):
+            if it > 0:
+                knots = refine(space, np.concatenate(all_knots), np.concatenate(all_costs),
+                               per_iter, self.source, p.elite_fraction, p.refine_centres,
+                               p.refine_shrink ** it, p.min_std_fraction)
+                targets = space.targets(knots)
+            roll = rollout(start, targets, self.limits, p.dt_s)
+            ev = Evaluation(roll, scene, comfort_sigma_m=p.comfort_sigma_m)
+            costs = evaluate(self.critics, ev)
+            evaluated += roll.n
+            max_progress = max(max_progress, float(np.max(ev.progress)))
+            i = int(np.argmin(costs.total))
+            c = float(costs.total[i])
+            # The warm start keeps its place unless a newcomer beats it by switch_margin.
+            if it == 0 and warm_targets is not None:
+                c0 = float(costs.total[0])
+                if c > c0 - p.switch_margin:
+                    i, c = 0, c0
+            if not best or c < best["cost"] - (p.switch_margin if best["warm"] else 0.0):
+                best = {"cost": c, "roll": roll.take(i), "targets": targets[i].copy(),
+                        "warm": it == 0 and i == 0 and warm_targets is not None,
+                        "terms": {k: float(v[i]) for k, v in costs.terms.items()}}
+            all_costs.append(costs.total)
+            all_knots.append(knots)
+            all_x.append(roll.x)
+            all_y.append(roll.y)
+
+        # About a tenth of the candidates for rviz, ranked from best to worst.
+        cost = np.concatenate(all_costs)
+        xs, ys = np.concatenate(all_x), np.concatenate(all_y)
+        vis = np.linspace(0, len(cost) - 1, max(1, len(cost) // 10)).astype(int)
+        order = np.argsort(np.argsort(np.where(np.isfinite(cost[vis]), cost[vis], np.inf)))
+        best.update(evaluated=evaluated, max_progress=max_progress, vis_x=xs[vis],
+                    vis_y=ys[vis], vis_rank=order / max(len(vis) - 1, 1))
+        return best
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def _command(self, now: float, t_eff: float) -> tuple[float, float]:
+        """The velocity the committed plan has when this command is in force: from when it
+        takes effect, ``command_lead_s`` on (without compensation: from now)."""
+        p = self.p
+        t_cmd = (now + self.compute_estimate_s() + p.actuation_delay_s
+                 if p.latency_compensation else now) + p.command_lead_s
+        v, w = self.committed.velocity(max(t_cmd, self.committed.t0_s))
+        return v, w
+
+    def _pan_target(self, start: StartState, person_xy: np.ndarray | None) -> float:
+        """Bearing (robot frame) of the followed person, or of the point of the committed
+        plan ``pan_lookahead_s`` ahead (the heading it turns to, when turning in place)."""
+        if person_xy is not None:
+            tx, ty = float(person_xy[0]), float(person_xy[1])
+        else:
+            s = self.committed.state(self.committed.t0_s + self.p.pan_lookahead_s)
+            tx, ty = s.x_m, s.y_m
+            if math.hypot(tx - start.x_m, ty - start.y_m) < 0.05:
+                return _wrap(s.yaw_rad - start.yaw_rad)
+        return _wrap(math.atan2(ty - start.y_m, tx - start.x_m) - start.yaw_rad)
+
+    def _update_blocked(self, now: float, max_progress: float) -> bool:
+        if max_progress >= self.p.blocked_progress_m:
+            self._no_progress_since = None
+            return False
+        if self._no_progress_since is None:
+            self._no_progress_since = now
+        return now - self._no_progress_since >= self.p.blocked_after_s
+
+    def _stop(self, now: float, kind: Kind, status: str, t_eff: float | None = None,
+              start: StartState | None = None, people: Forecast | None = None) -> PlanResult:
+        """The quickest stop the limits allow, spliced onto the committed plan (from rest:
+        staying at rest)."""
+        p = self.p
+        if t_eff is None:
+            t_eff, _ = self._effect_time(now)
+        c = self.committed
+        if start is None:
+            if c is None:
+                return PlanResult(kind, status, people=people)
+            start = c.state(t_eff)
+        targets = np.zeros((p.steps, 2))
+        roll = rollout(start, targets[None], self.limits, p.dt_s)
+        self.committed = CommittedPlan(t_eff, roll, targets)
+        v, w = self._command(now, t_eff)
+        if abs(start.v_mps) + abs(start.w_radps) < 1e-9:
+            v, w = 0.0, 0.0
+        return PlanResult(kind, status, v, w, self.committed, False, None, people=people)
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2.0 * math.pi) - math.pi

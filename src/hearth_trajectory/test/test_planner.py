@@ -1,0 +1,231 @@
+"""The planning cycle: warm start, splice, latency compensation, goals, and bad input."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from hearth_trajectory.fields import GridField
+from hearth_trajectory.people_forecast import Tracks
+from hearth_trajectory.planner import Kind, LocalPlanner, Odometry, PlannerParams, PlanningInput
+from hearth_trajectory.trajectory_space import AxisLimits, MotionLimits
+
+LIMITS = MotionLimits(AxisLimits(0.0, 1.0, 1.0, 5.0), AxisLimits(-2.5, 2.5, 4.0, 20.0))
+# Small and fast for tests; a fixed compute estimate keeps the timing exact.
+PARAMS = PlannerParams(candidates=400, seed=1)
+STRAIGHT = np.column_stack([np.linspace(0.0, 8.0, 81), np.zeros(81)])
+
+
+def planner(**changes) -> LocalPlanner:
+    p = LocalPlanner(LIMITS, PlannerParams(**{**PARAMS.__dict__, **changes}))
+    p.compute_estimate_s = lambda: 0.02  # deterministic timing for the tests
+    return p
+
+
+def odom(t, x=0.0, y=0.0, yaw=0.0, v=0.0, w=0.0):
+    return Odometry(t, x, y, yaw, v, w, np.eye(2) * 1e-4)
+
+
+def free_space():
+    return GridField((-10.0, -10.0), 0.05, np.full((400, 400), 1000.0))
+
+
+def walls(occupied_rects):
+    """A distance field (0.05 m cells over [-5, 5]^2) with the given occupied rectangles."""
+    occ = np.zeros((200, 200), dtype=bool)
+    for x0, x1, y0, y1 in occupied_rects:
+        rows = slice(int((y0 + 5) / 0.05), int((y1 + 5) / 0.05))
+        occ[rows, int((x0 + 5) / 0.05):int((x1 + 5) / 0.05)] = True
+    return GridField((-5.0, -5.0), 0.05, ndimage.distance_transform_edt(~occ) * 0.05)
+
+
+def run(pl, t, od, path=STRAIGHT, **kw):
+    return pl.plan(PlanningInput(t, od, path, 1, kw.pop("distance", free_space()), **kw))
+
+
+def test_warm_start_the_previous_best_survives_when_nothing_changed():
+    pl = planner()
+    first = run(pl, 0.0, odom(0.0, v=0.5))
+    assert first.kind is Kind.ACTIVE
+    # One period later the robot is where the plan said, nothing else changed.
+    s = first.plan.state(0.1 + 0.02 + PARAMS.actuation_delay_s - 0.1)
+    second = run(pl, 0.1, odom(0.1, s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps))
+    a, b = first.plan, second.plan
+    assert b.t0_s == pytest.approx(a.t0_s + PARAMS.dt_s)  # one step later, on the same grid
+    # The new plan is the old one, time-shifted: same states on the overlap.
+    np.testing.assert_allclose(b.roll.vel[:, 0, :-1], a.roll.vel[:, 0, 1:], atol=1e-9)
+    np.testing.assert_allclose(b.roll.acc[:, 0, :-1], a.roll.acc[:, 0, 1:], atol=1e-9)
+    np.testing.assert_allclose(b.roll.x[0, :-1] - b.roll.x[0, 0],
+                               a.roll.x[0, 1:] - a.roll.x[0, 1], atol=1e-6)
+
+
+def test_the_splice_is_continuous_in_velocity_and_acceleration():
+    pl = planner()
+    t, od = 0.0, odom(0.0, v=0.3)
+    prev = run(pl, t, od).plan
+    rng = np.random.default_rng(3)
+    for _ in range(15):
+        t += 0.1
+        # The world changes each cycle (a person appears and moves): the plan changes too.
+        tracks = Tracks(t, np.array([1]), np.array([[2.0, rng.uniform(-0.5, 0.5)]]),
+                        np.array([[-0.5, 0.0]]), np.tile(np.eye(4) * 0.01, (1, 1, 1)),
+                        np.array([0.25]))
+        s = prev.state(t)
+        res = run(pl, t, odom(t, s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps), tracks=tracks)
+        new = res.plan
+        # At the splice, the new plan starts in the old plan's state.
+        old_at = prev.state(new.t0_s)
+        assert new.roll.vel[:, 0, 0] == pytest.approx([old_at.v_mps, old_at.w_radps], abs=1e-9)
+        assert new.roll.acc[:, 0, 0] == pytest.approx([old_at.a_mps2, old_at.alpha_radps2],
+                                                      abs=1e-9)
+        prev = new
+
+
+def test_the_command_is_the_plan_where_it_takes_effect():
+    pl = planner()
+    res = run(pl, 0.0, odom(0.0, v=0.5))
+    t_cmd = 0.0 + 0.02 + PARAMS.actuation_delay_s + PARAMS.command_lead_s
+    assert (res.cmd_v_mps, res.cmd_w_radps) == pytest.approx(res.plan.velocity(t_cmd))
+
+
+def test_latency_compensation_plans_from_where_the_robot_will_be():
+    # /odom is 0.3 s old: the robot has driven on at 0.8 m/s since.
+    od = odom(-0.3, x=0.0, v=0.8)
+    on = run(planner(), 0.0, od)
+    off = run(planner(latency_compensation=False), 0.0, od)
+    lead = 0.3 + 0.02 + PARAMS.actuation_delay_s
+    assert on.plan.roll.x[0, 0] == pytest.approx(0.8 * lead, abs=0.01)
+    assert off.plan.roll.x[0, 0] == 0.0
+    assert on.plan.t0_s == pytest.approx(0.02 + PARAMS.actuation_delay_s, abs=1e-9)
+
+
+def test_people_are_predicted_to_when_the_plan_takes_effect():
+    tracks = Tracks(-0.5, np.array([7]), np.array([[3.0, 1.0]]), np.array([[0.0, -1.0]]),
+                    np.eye(4)[None] * 0.01, np.array([0.3]))
+    res = run(planner(), 0.0, odom(0.0), tracks=tracks)
+    t_eff = res.plan.t0_s
+    assert res.people.means[0, 0] == pytest.approx([3.0, 1.0 - (t_eff + 0.5)])
+    assert res.people.means[0, -1, 1] == pytest.approx(1.0 - (t_eff + 0.5 + 3.0))
+    # The uncertainty grows with time.
+    assert np.all(np.diff(np.trace(res.people.covs[0], axis1=1, axis2=2)) > 0.0)
+
+
+def test_it_drives_along_the_path_toward_the_goal():
+    res = run(planner(), 0.0, odom(0.0, v=0.5))
+    assert res.kind is Kind.ACTIVE and res.max_progress_m > 1.0
+    assert res.plan.roll.x[0, -1] > 1.0 and abs(res.plan.roll.y[0, -1]) < 0.2
+    assert res.evaluated == 400
+
+
+def test_a_path_behind_the_robot_turns_it_in_place_first():
+    behind = np.column_stack([np.linspace(0.0, -5.0, 51), np.zeros(51)])
+    res = run(planner(), 0.0, odom(0.0), path=behind)
+    first_second = res.plan.roll
+    assert abs(first_second.yaw[0, 10]) > 0.5  # turning
+    assert np.hypot(first_second.x[0, 10], first_second.y[0, 10]) < 0.3  # nearly in place
+
+
+def test_a_wall_across_the_path_stops_the_robot_short_and_reports_blocked():
+    # The goal lies behind a wall the global path goes through (a door closed since).
+    pl = planner(blocked_after_s=0.5)
+    wall = walls([(1.0, 1.2, -5.0, 5.0)])
+    results = []
+    for k in range(10):
+        results.append(run(pl, 0.1 * k, odom(0.1 * k, x=0.78), distance=wall))
+    res = results[-1]
+    assert all(r.kind is Kind.BLOCKED for r in results)
+    assert not results[2].blocked and res.blocked  # the signal waits for blocked_after_s
+    assert res.plan.roll.x[0].max() < 1.0 - 0.175  # never into the wall
+    assert res.cmd_v_mps == pytest.approx(0.0, abs=0.05)
+
+
+def test_it_swerves_around_an_obstacle_on_the_path():
+    block = walls([(1.5, 1.9, -0.2, 0.2)])
+    res = run(planner(candidates=1000), 0.0, odom(0.0, v=0.6), distance=block)
+    r = res.plan.roll
+    assert res.kind is Kind.ACTIVE
+    d = block.sample(r.x[0], r.y[0])
+    assert d.min() > 0.175  # clear of the obstacle
+    assert r.x[0, -1] > 1.9  # and past it
+
+
+def test_it_keeps_away_from_an_oncoming_person():
+    tracks = Tracks(0.0, np.array([1]), np.array([[3.0, 0.0]]), np.array([[-1.0, 0.0]]),
+                    np.eye(4)[None] * 0.005, np.array([0.25]))
+    res = run(planner(candidates=1000), 0.0, odom(0.0, v=0.5), tracks=tracks)
+    r = res.plan.roll
+    means = res.people.means[0, 1:]
+    gaps = np.hypot(r.x[0, 1:] - means[:, 0], r.y[0, 1:] - means[:, 1])
+    assert gaps.min() > 0.25 + 0.175  # no contact with the forecast person
+
+
+def test_follow_mode_keeps_behind_the_person_and_looks_at_them():
+    # A person walks away at 0.6 m/s; the robot (executing its commands) follows.
+    pl = planner()
+    x, v, gaps = 1.5, 0.6, []
+    for k in range(100):
+        t = 0.1 * k
+        person_x = 3.0 + 0.6 * t
+        tracks = Tracks(t, np.array([4]), np.array([[person_x, 0.0]]), np.array([[0.6, 0.0]]),
+                        np.eye(4)[None] * 0.005, np.array([0.25]))
+        res = pl.plan(PlanningInput(t, odom(t, x=x, v=v), None, 0, free_space(),
+                                    tracks=tracks, follow_id=4))
+        assert res.kind is Kind.ACTIVE and "following person 4" in res.status
+        v = res.cmd_v_mps
+        x += 0.1 * v
+        gaps.append(person_x - x)
+    assert all(0.9 < g < 1.5 for g in gaps[30:])  # about 1.2 m behind, steadily
+    assert res.pan_target_rad == pytest.approx(0.0, abs=0.05)  # the person is straight ahead
+    lost = pl.plan(PlanningInput(10.0, odom(10.0, x=x, v=v), None, 0, free_space(),
+                                 tracks=tracks, follow_id=5))
+    assert lost.kind is Kind.FAULT and "not tracked" in lost.status
+
+
+def test_it_arrives_and_stays_stopped_at_the_end_of_the_path():
+    short = np.column_stack([np.linspace(0.0, 0.05, 2), np.zeros(2)])
+    res = run(planner(), 0.0, odom(0.0), path=short)
+    assert res.kind is Kind.ARRIVED and (res.cmd_v_mps, res.cmd_w_radps) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "status"),
+    [
+        ({"od": None}, "no /odom"),
+        ({"od": odom(-2.0)}, "stale"),
+        ({"path": None}, "no path"),
+        ({"path": np.zeros((0, 2))}, "no path"),
+        ({"fault": "no transform map -> odom"}, "no transform"),
+    ],
+)
+def test_bad_or_missing_input_stops_with_a_status(inputs, status):
+    pl = planner()
+    moving = run(pl, 0.0, odom(0.0, v=0.8))
+    assert moving.cmd_v_mps > 0.5
+    od = inputs.get("od", odom(0.1, x=0.08, v=0.8))
+    inp = PlanningInput(0.1, od, inputs.get("path", STRAIGHT), 1, free_space(),
+                        fault=inputs.get("fault"))
+    res = pl.plan(inp)
+    assert status in res.status
+    assert res.kind in (Kind.FAULT, Kind.IDLE)
+    # The quickest stop the limits allow, continuous from the committed plan: the
+    # acceleration it had comes down within the jerk limit, then the speed does.
+    v = res.plan.roll.vel[0, 0]
+    assert v[-1] == 0.0 and np.all(np.diff(v[3:]) <= 1e-12)
+    assert res.cmd_v_mps <= v.max()
+
+
+def test_nan_tracks_are_dropped_and_no_distance_field_means_nothing_static():
+    tracks = Tracks(0.0, np.array([1, 2]), np.array([[2.0, 0.0], [math.nan, 0.0]]),
+                    np.zeros((2, 2)), np.tile(np.eye(4) * 0.01, (2, 1, 1)), np.array([0.3, 0.3]))
+    res = run(planner(), 0.0, odom(0.0), tracks=tracks, distance=None)
+    assert res.kind is Kind.ACTIVE and len(res.people) == 1
+
+
+def test_an_overrun_sheds_candidates_and_they_come_back():
+    pl = planner(candidates=400, min_candidates=100)
+    pl._account(0.2)  # a 200 ms cycle at 10 Hz
+    assert pl.budget == 300
+    for _ in range(30):
+        pl._account(0.01)
+    assert pl.budget == 400
