@@ -74,13 +74,18 @@ def make_geometry(ekf_mod, robot: dict):
     )
 
 
-def _message_order(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+def _message_order(rec: Recording, with_vo: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(kind, index) of every sensor message in delivery order: by arrival, the IMU before
-    the encoders within one physics step (as the simulator delivers them)."""
+    the encoders within one physics step (as the simulator delivers them); kind 2: the
+    front end's twists (tracked frames only), arriving after their compute time."""
     n_i, n_w = len(rec["imu_t_ns"]), len(rec["wheel_t_ns"])
-    arrival = np.concatenate([rec["imu_arrival_ns"], rec["wheel_arrival_ns"]])
-    kind = np.concatenate([np.zeros(n_i, np.int8), np.ones(n_w, np.int8)])
-    index = np.concatenate([np.arange(n_i), np.arange(n_w)])
+    vo = np.flatnonzero(rec["vo_tracked"]) if with_vo and "vo_tracked" in rec.arrays \
+        else np.zeros(0, np.int64)
+    arrival = np.concatenate([rec["imu_arrival_ns"], rec["wheel_arrival_ns"],
+                              rec["vo_arrival_ns"][vo] if len(vo) else np.zeros(0, np.int64)])
+    kind = np.concatenate([np.zeros(n_i, np.int8), np.ones(n_w, np.int8),
+                           np.full(len(vo), 2, np.int8)])
+    index = np.concatenate([np.arange(n_i), np.arange(n_w), vo])
     order = np.lexsort((index, kind, arrival))
     return kind[order], index[order]
 
@@ -105,7 +110,7 @@ def run_ekf(rec: Recording, ekf_mod, params) -> dict:
     """Replay into an OdometryEKF; its pose after each encoder message (at its own state
     time) and its flags after every message."""
     ekf = ekf_mod.OdometryEKF(make_geometry(ekf_mod, rec.manifest["robot"]), params)
-    kinds, idx = _message_order(rec)
+    kinds, idx = _message_order(rec, with_vo=params.use_visual_odometry)
     it, ia, acc, gyr = rec["imu_t_ns"], rec["imu_arrival_ns"], rec["imu_accel_mps2"], \
         rec["imu_gyro_radps"]
     wt, wa, wp = rec["wheel_t_ns"], rec["wheel_arrival_ns"], rec["wheel_pos_rad"]
@@ -122,6 +127,11 @@ def run_ekf(rec: Recording, ekf_mod, params) -> dict:
         if kinds[m] == 0:
             ekf.add_imu(int(it[k]), acc[k], gyr[k])
             seen_t[m] = ia[k]
+        elif kinds[m] == 2:
+            c = rec["vo_cov"][k]
+            ekf.add_visual_odometry(int(rec["vo_t_ns"][k]), *rec["vo_vw"][k],
+                                    [[c[0], c[1]], [c[1], c[2]]])
+            seen_t[m] = rec["vo_arrival_ns"][k]
         else:
             ekf.add_wheels(int(wt[k]), float(wp[k, 0]), float(wp[k, 1]))
             seen_t[m] = wa[k]
@@ -241,7 +251,10 @@ def evaluate(rec: Recording, workspace: Path, euroc: bool = True) -> dict:
 
     runs: dict[str, dict] = {"wheel_only": run_wheel_only(rec)}
     runs["ekf_no_gating"] = run_ekf(rec, ekf_core, ekf_core.EkfParams(
-        gating=False, fuse_wheel_yaw_rate_with_gyro=True))
+        gating=False, fuse_wheel_yaw_rate_with_gyro=True, use_visual_odometry=False))
+    if rec.arrays.get("vo_tracked") is not None and rec["vo_tracked"].any():
+        # the EKF as in low-power mode (camera off): wheels and gyro, gated
+        runs["ekf_no_vo"] = run_ekf(rec, ekf_core, ekf_core.EkfParams(use_visual_odometry=False))
     runs["ekf"] = run_ekf(rec, ekf_core, ekf_core.EkfParams())
     for name, run in runs.items():
         v = drift_figures(rec, run["traj"], truth)

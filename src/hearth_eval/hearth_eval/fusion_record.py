@@ -10,7 +10,11 @@ robot where the scenario says, then drives the ``normal`` loop for its duration.
 - the ground truth at 50 Hz: pose, body twist, whether the robot is held up (lifted), and the
   slip fraction under each wheel (the simulator's rug contact: the encoders count ``1 + slip``
   times the true travel there);
-- the segments: the ~100 m drive, the lift (pick-up, put-down, settled), the normal driving.
+- the segments: the ~100 m drive, the lift (pick-up, put-down, settled), the normal driving;
+- with ``visual_odometry`` (the scenario's switch): the stereo pair rendered at the robot's
+  10 Hz and run through hearth_slam's front end as it happens (prior: the wheels' relative
+  motion), its body twist (vx, wz) and their 2x2 covariance per frame, stamped with the
+  frame, arriving after the measured compute time: what /slam/visual_odometry carries.
 
 A :class:`Recording` is saved as ``recording.npz`` (compressed numpy arrays, loaded with
 ``allow_pickle=False``) and ``manifest.json`` (scenario, robot geometry, segments, ground-truth
@@ -35,6 +39,7 @@ NS = 1_000_000_000
 SCENARIO_FILE = Path("config") / "scenarios" / "fusion_drive.yaml"
 LEG_TIMEOUT_S = 180.0  # a leg the follower does not finish in this long is a broken route
 PUT_DOWN_SETTLE_S = 1.0  # after the put-down, stand still this long before driving on
+VO_RATE_HZ = 10.0  # stereo pairs for the front end (the simulator node renders them at 10 Hz)
 
 
 def workspace_root() -> Path:
@@ -70,6 +75,7 @@ class Scenario:
     lookahead_m: float
     pause_s: float
     initial_rest_s: float  # standing still after switch-on: the filter's static initialisation
+    visual_odometry: bool  # render the stereo pair and run the V-SLAM front end on it
     drive: tuple  # (x, y) or (x, y, speed_mps) tuples and the string "lift"
     lift: Lift | None
     normal_duration_s: float
@@ -111,6 +117,7 @@ def load_scenario(path: str | Path | None = None, quick: bool = False) -> Scenar
         speed_mps=float(base["speed_mps"]), inflation_m=float(base["inflation_m"]),
         lookahead_m=float(base["lookahead_m"]), pause_s=float(base.get("pause_s", 0.5)),
         initial_rest_s=float(base.get("initial_rest_s", base.get("pause_s", 0.5))),
+        visual_odometry=bool(base.get("visual_odometry", False)),
         drive=tuple(drive),
         lift=None if not lift else Lift(
             (float(lift["put_down"][0]), float(lift["put_down"][1]),
@@ -180,12 +187,74 @@ def _write_json_atomic(path: Path, data: dict) -> None:
 # ------------------------------------------------------------------------------ the drive
 
 
+class _FrontEnd:
+    """hearth_slam's stereo front end on the simulator's pairs, its prior the wheels'
+    relative motion since the previous pair (what TF odom -> base_link gives the node)."""
+
+    def __init__(self, sim, robot) -> None:
+        import cv2
+
+        from hearth_description.robot_model import expand_xacro
+        from hearth_fusion.wheel_odometry import WheelOdometry
+        from hearth_sim.sensors.cameras import camera_info_fields
+        from hearth_slam.stereo_camera import StereoRig, mount_from_urdf
+        from hearth_slam.visual_odometry import VisualOdometry
+
+        cv2.setNumThreads(1)  # one core, as on the robot
+        intr = sim.cameras.stereo_left.intrinsics
+        keys = ("width", "height", "k", "d", "r", "p")
+        infos = (camera_info_fields(intr, "stereo_left_optical"),
+                 camera_info_fields(intr, "stereo_right_optical", robot.stereo.baseline_m,
+                                    right=True))
+        rig = StereoRig.from_camera_info_fields(*[{k: i[k] for k in keys} for i in infos])
+        self.vo = VisualOdometry(rig, mount_from_urdf(expand_xacro(), "stereo_left_optical"))
+        self.odo = WheelOdometry(wheel_radius_m=robot.wheels.radius_m,
+                                 wheel_separation_m=robot.wheels.separation_m)
+        self._last_pose: tuple[float, float, float] | None = None
+        self.rows: list[tuple] = []  # t_ns, arrival_ns, v, w, c_vv, c_vw, c_ww, tracked
+
+    def wheels(self, left_rad: float, right_rad: float, t_ns: int) -> None:
+        self.odo.update(left_rad, right_rad, t_ns)
+
+    def pair(self, frame) -> None:
+        from hearth_slam.visual_odometry import twist_message_fields
+
+        pose = (self.odo.x_m, self.odo.y_m, self.odo.yaw_rad)
+        prior = None
+        if self._last_pose is not None:
+            (x0, y0, a0), (x1, y1, a1) = self._last_pose, pose
+            c, s = math.cos(a0), math.sin(a0)
+            dx, dy = c * (x1 - x0) + s * (y1 - y0), -s * (x1 - x0) + c * (y1 - y0)
+            prior = _planar(dx, dy, a1 - a0)
+        self._last_pose = pose
+        tick = time.perf_counter()
+        out = self.vo.track(frame.images[0], frame.images[1], frame.t_ns * 1e-9, prior)
+        compute_ns = round((time.perf_counter() - tick) * NS)
+        fields = twist_message_fields(out)
+        if fields is None:
+            self.rows.append((frame.t_ns, frame.t_ns + compute_ns, 0.0, 0.0, 0.0, 0.0, 0.0,
+                              False))
+            return
+        cov = np.asarray(fields["covariance"]).reshape(6, 6)
+        self.rows.append((frame.t_ns, frame.t_ns + compute_ns, fields["linear"][0],
+                          fields["angular"][2], cov[0, 0], cov[0, 5], cov[5, 5], True))
+
+
+def _planar(dx: float, dy: float, dyaw: float) -> np.ndarray:
+    T = np.eye(4)
+    c, s = math.cos(dyaw), math.sin(dyaw)
+    T[:2, :2] = [[c, -s], [s, c]]
+    T[0, 3], T[1, 3] = dx, dy
+    return T
+
+
 class _Recorder:
-    def __init__(self) -> None:
+    def __init__(self, front_end: _FrontEnd | None = None) -> None:
         self.imu: list[tuple] = []
         self.wheels: list[tuple] = []
         self.truth: list[tuple] = []
         self.cmd: list[tuple] = []
+        self.front_end = front_end
 
     def take(self, out, sim, cmd: tuple[float, float]) -> None:
         for s in out.imu:
@@ -196,6 +265,11 @@ class _Recorder:
             r = w.reading
             self.wheels.append((w.t_ns, out.t_ns, *r.positions_rad, *r.velocities_radps,
                                 *r.ticks))
+            if self.front_end is not None:
+                self.front_end.wheels(*r.positions_rad, w.t_ns)
+        if self.front_end is not None:
+            for frame in out.stereo:
+                self.front_end.pair(frame)
         if out.truth is not None:
             t = out.truth
             slip = getattr(sim, "_slip", (0.0, 0.0))  # the rug under each wheel (see module doc)
@@ -208,7 +282,13 @@ class _Recorder:
         wh = np.array(self.wheels, dtype=object).reshape(-1, 8)
         tr = np.array(self.truth, dtype=object).reshape(-1, 18)
         cm = np.array(self.cmd, dtype=object).reshape(-1, 3)
+        vo = np.array(self.front_end.rows if self.front_end else [], dtype=float).reshape(-1, 8)
         return {
+            "vo_t_ns": vo[:, 0].astype(np.int64),  # stereo frame stamps
+            "vo_arrival_ns": vo[:, 1].astype(np.int64),  # + the front end's compute time
+            "vo_vw": vo[:, 2:4],  # body forward speed (m/s), yaw rate (rad/s)
+            "vo_cov": vo[:, 4:7],  # their 2x2 covariance: (vv, vw, ww)
+            "vo_tracked": vo[:, 7].astype(bool),  # false: lost or initialising, no twist
             "imu_t_ns": imu[:, 0].astype(np.int64),
             "imu_arrival_ns": imu[:, 1].astype(np.int64),
             "imu_accel_mps2": imu[:, 2:5].astype(float),
@@ -261,8 +341,11 @@ def record_drive(scn: Scenario, *, progress=None) -> Recording:
     wall0 = time.perf_counter()
     robot = load_robot_params()
     home = resolve_home(scn.home)
+    cameras = {"render_cameras": True, "stereo_rate_hz": VO_RATE_HZ,
+               "tof_rate_hz": 0.01, "screen_camera_rate_hz": 0.01} if scn.visual_odometry \
+        else {"render_cameras": False}
     cfg = load_config(SimConfig, {
-        "render_cameras": False, "home_file": scn.home, "seed": scn.seed,
+        **cameras, "home_file": scn.home, "seed": scn.seed,
         "start_pose": f"{scn.start[0]} {scn.start[1]} {scn.start[2]}",
         "lift_hold_s": scn.lift.hold_s if scn.lift else 2.0,
     })
@@ -275,7 +358,7 @@ def record_drive(scn: Scenario, *, progress=None) -> Recording:
     follower = PathFollower(limits(scn.speed_mps), lookahead_m=scn.lookahead_m,
                             goal_tolerance_m=0.12,
                             turn_in_place_exit_rad=0.1)  # aligned before doorways
-    rec = _Recorder()
+    rec = _Recorder(_FrontEnd(sim, robot) if scn.visual_odometry else None)
     per_truth = sim.dt_s * round(1.0 / (cfg.ground_truth_rate_hz * sim.dt_s))
     cmd = [0.0, 0.0]
     truth = sim.robot_truth()
@@ -351,10 +434,10 @@ def record_drive(scn: Scenario, *, progress=None) -> Recording:
     arrays = rec.arrays()
     manifest = {
         "kind": "hearth fusion recording",
-        "format": 2,  # 2: the IMU's noise-free signal arrays
+        "format": 3,  # 2: the IMU's noise-free signal arrays; 3: the front end's twists
         "scenario": scn.to_dict(),
         "robot": robot_geometry_dict(robot),
-        "sim": {"render_cameras": False, "physics_rate_hz": cfg.physics_rate_hz,
+        "sim": {"render_cameras": cfg.render_cameras, "physics_rate_hz": cfg.physics_rate_hz,
                 "imu_rate_hz": cfg.imu_rate_hz, "wheel_rate_hz": cfg.wheel_rate_hz,
                 "ground_truth_rate_hz": cfg.ground_truth_rate_hz,
                 "imu_gyro_bias_radps": [float(b) for b in sim.imu.gyro_bias_radps],

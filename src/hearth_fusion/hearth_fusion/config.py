@@ -141,6 +141,17 @@ class FusionConfig:
         "stamp; older ones are rejected 'too_old' (0: process at once)",
         min=0.0, max=0.1,
     )
+    vo_max_delay_s: float = param(
+        _EKF.vo_max_delay_s,
+        "visual odometry this far behind the newest stamp (its compute time) is still applied, "
+        "against the filter's velocity at the middle of its interval; later: too_old",
+        min=0.0, max=2.0,
+    )
+    vo_max_interval_s: float = param(
+        _EKF.vo_max_interval_s,
+        "a visual-odometry interval (since its previous frame) is capped at this",
+        min=0.01, max=2.0,
+    )
     # Saturation.
     saturation_margin: float = param(
         _EKF.saturation_margin,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +63,7 @@ REJECT_REASONS = (
     "gate_gyro",  # Mahalanobis gate (1 dof)
     "gate_visual_odometry",  # Mahalanobis gate (2 dof)
     "gate_still",  # zero-velocity pseudo-measurement failed its gate (2 dof)
+    "wheel_slip",  # wheels while slipping, with visual odometry there to give the speed
 )
 
 FLAG_NAMES = ("imu_saturated", "wheel_slip", "lifted", "low_power", "needs_relocalization")
@@ -128,6 +129,12 @@ class EkfParams:
 
     # Message order.
     reorder_window_s: float = 0.05
+    # Visual odometry arrives after its compute time and measures the mean twist over the
+    # interval since the previous frame: it is compared with the filter's velocity at that
+    # interval's middle (kept in a short history), and accepted this late behind the newest
+    # stamp (later: too_old).
+    vo_max_delay_s: float = 0.3
+    vo_max_interval_s: float = 0.25  # an interval longer than this (a lost stretch) is capped
 
     # Saturation.
     saturation_margin: float = 0.02  # fraction of full scale
@@ -248,6 +255,13 @@ class OdometryEKF:
         self._gyro_ok_ns: int | None = None  # last unsaturated gyro sample
         self._gyro_fresh_ns = round(p.gyro_fresh_s * NS_PER_S)
         self._gate_fail_since = [None, None, None]
+        # Visual odometry: stamps, and the recent velocity estimates and wheel speeds it is
+        # compared with (t_ns, v, w) / (t_ns of the interval's middle, v_wheel).
+        self._last_vo_ns: int | None = None
+        self._vo_ok_ns: int | None = None  # last visual odometry accepted by its gate
+        self._vo_delay_ns = round(p.vo_max_delay_s * NS_PER_S)
+        self._vw_history: deque[tuple[int, float, float]] = deque()
+        self._wheel_history: deque[tuple[int, float]] = deque()
 
     # ------------------------------------------------------------------ inputs
     def add_wheels(self, t_ns: int, left_rad: float, right_rad: float) -> str | None:
@@ -270,9 +284,12 @@ class OdometryEKF:
         return self._enqueue(int(t_ns), _IMU, (ax, ay, az, gx, gy, gz))
 
     def add_visual_odometry(self, t_ns: int, v_mps: float, w_radps: float,
-                            cov_2x2) -> str | None:
-        """Body forward speed and yaw rate from V-SLAM, with their 2x2 covariance."""
+                            cov_2x2, interval_s: float | None = None) -> str | None:
+        """Body forward speed and yaw rate from V-SLAM, with their 2x2 covariance: the mean
+        over the ``interval_s`` before ``t_ns`` (None: since the previous visual odometry)."""
         v, w = float(v_mps), float(w_radps)
+        if interval_s is not None and not (math.isfinite(interval_s) and interval_s > 0.0):
+            return self._reject("nonfinite")
         try:
             c = np.asarray(cov_2x2, dtype=float).reshape(2, 2)
         except (TypeError, ValueError):
@@ -282,7 +299,23 @@ class OdometryEKF:
         a, b, d = c[0, 0], 0.5 * (c[0, 1] + c[1, 0]), c[1, 1]
         if abs(c[0, 1] - c[1, 0]) > 1e-9 * (abs(a) + abs(d)) or a <= 0.0 or a * d - b * b <= 0.0:
             return self._reject("bad_covariance")
-        return self._enqueue(int(t_ns), _VO, (v, w, a, b, d))
+        t_ns = int(t_ns)
+        if interval_s is None:
+            last = self._last_vo_ns
+            interval_s = 0.1 if last is None or t_ns <= last else (t_ns - last) / NS_PER_S
+        self._last_vo_ns = max(t_ns, self._last_vo_ns or 0)
+        interval_ns = round(min(interval_s, self.params.vo_max_interval_s) * NS_PER_S)
+        if self._t_ns is not None and t_ns < self._t_ns and t_ns > self._last_done[_VO] \
+                and self._newest_ns - t_ns <= self._vo_delay_ns:
+            # Late (compute time): applied now, against the filter's past velocity.
+            self._last_done[_VO] = t_ns
+            reason = self._process_vo(t_ns, v, w, a, b, d, interval_ns)
+            if reason is None:
+                self.accepted[_SENSOR[_VO]] += 1
+            else:
+                self.rejected[reason] += 1
+            return None
+        return self._enqueue(t_ns, _VO, (v, w, a, b, d, interval_ns))
 
     def set_power_mode(self, t_ns: int, low: bool) -> None:
         """Low power: the camera is off, no visual odometry is expected. A flag only: the
@@ -369,6 +402,19 @@ class OdometryEKF:
                 self.accepted[_SENSOR[sensor]] += 1
             else:
                 self.rejected[reason] += 1
+            self._remember(t_ns)
+
+    def _remember(self, t_ns: int) -> None:
+        """(t, v, w) after each message, the last vo_max_delay_s + vo_max_interval_s."""
+        hist = self._vw_history
+        if not hist or t_ns > hist[-1][0]:
+            hist.append((t_ns, float(self._x[V]), float(self._x[W])))
+        horizon = t_ns - self._vo_delay_ns - round(self.params.vo_max_interval_s * NS_PER_S)
+        while hist and hist[0][0] < horizon:
+            hist.popleft()
+        wh = self._wheel_history
+        while wh and wh[0][0] < horizon:
+            wh.popleft()
 
     # ------------------------------------------------------------ the filter
     def _propagate(self, x: np.ndarray, P: np.ndarray, dt: float) -> None:
@@ -420,14 +466,19 @@ class OdometryEKF:
 
     def _update_vw(self, t_ns: int, sensor: int, zv: float, zw: float,
                    r00: float, r01: float, r11: float, gate_reason: str,
-                   gyro_vouches: bool = False) -> str | None:
+                   gyro_vouches: bool = False,
+                   predicted: tuple[float, float] | None = None) -> str | None:
         """Measurement (v, w) with covariance R: H = [0 0 0 1 0 0; 0 0 0 0 1 0].
 
         ``gyro_vouches``: a healthy gyro confirms the yaw rate at 200 Hz, so a sensor gated out
         for long re-initialises the speed only (wheels at rest while the body turns: slip).
+        ``predicted``: the filter's (v, w) when the measurement was taken (a delayed one), the
+        innovation's reference; the correction goes to the present state (velocity errors
+        persist under the constant-velocity model).
         """
         x, P = self._x, self._P
-        yv, yw = zv - x[V], zw - x[W]
+        hv, hw = (x[V], x[W]) if predicted is None else predicted
+        yv, yw = zv - hv, zw - hw
         s00, s01, s11 = P[V, V] + r00, P[V, W] + r01, P[W, W] + r11
         det = s00 * s11 - s01 * s01
         if det <= 0.0:
@@ -550,6 +601,7 @@ class OdometryEKF:
             return "implausible_jump"
         v, w = 0.5 * (vl + vr), (vr - vl) / sep
         self._wheel_v, self._wheel_w, self._wheel_ns = v, w, t_ns
+        self._wheel_history.append(((t0 + t_ns) // 2, v))
         if self._lift.flag.active:
             self._t_ns = max(self._t_ns or t_ns, t_ns)
             return "lifted"
@@ -567,6 +619,12 @@ class OdometryEKF:
             r00, r01, r11 = k * r00, k * r01, k * r11
         r11 += (p.wheel_yaw_rate_noise_fraction * w) ** 2
         self._advance(t_ns)
+        if self._slip.flag.active and p.use_visual_odometry and self._vo_ok_ns is not None \
+                and t_ns - self._vo_ok_ns <= self._vo_delay_ns:
+            # Slipping wheels count distance that was not travelled, and inflated they still
+            # drag the speed (5 readings between two visual odometry frames): with visual
+            # odometry at hand they are left out until the slip clears.
+            return "wheel_slip"
         if not p.use_wheels:
             return None
         gyro_fresh = self._gyro_ok_ns is not None \
@@ -611,20 +669,45 @@ class OdometryEKF:
         return None
 
     def _process_vo(self, t_ns: int, v: float, w: float, a: float, b: float,
-                    d: float) -> str | None:
+                    d: float, interval_ns: int) -> str | None:
         p = self.params
         if self._lift.flag.active:
             self._t_ns = max(self._t_ns or t_ns, t_ns)
             return "lifted"
-        if p.gating and self._wheel_ns is not None and t_ns - self._wheel_ns < 100_000_000:
-            # Slip test: wheel speed vs visual odometry.
-            fl = p.wheel_speed_noise_fraction * abs(self._wheel_v) + p.wheel_speed_noise_floor_mps
-            var = 0.5 * fl * fl + a
-            self._slip.update("visual_odometry", t_ns, (self._wheel_v - v) / math.sqrt(var))
-        self._advance(t_ns)
+        t0 = t_ns - interval_ns
+        if p.gating:
+            # Slip test: the wheels' mean speed over the same interval vs visual odometry.
+            speeds = [vw for tm, vw in self._wheel_history if t0 <= tm <= t_ns]
+            if speeds:
+                v_wheel = sum(speeds) / len(speeds)
+                fl = p.wheel_speed_noise_fraction * abs(v_wheel) + p.wheel_speed_noise_floor_mps
+                var = 0.5 * fl * fl / len(speeds) + a
+                self._slip.update("visual_odometry", t_ns, (v_wheel - v) / math.sqrt(var))
+        if t_ns > (self._t_ns or 0):
+            self._advance(t_ns)
         if not p.use_visual_odometry:
             return None
-        return self._update_vw(t_ns, _VO, v, w, a, b, d, "gate_visual_odometry")
+        # The mean over the interval is the velocity at its middle (constant acceleration).
+        reason = self._update_vw(t_ns, _VO, v, w, a, b, d, "gate_visual_odometry",
+                                 predicted=self._vw_at(t0 + interval_ns // 2))
+        if reason is None:
+            self._vo_ok_ns = max(t_ns, self._vo_ok_ns or 0)
+        return reason
+
+    def _vw_at(self, t_ns: int) -> tuple[float, float] | None:
+        """The filter's (v, w) at ``t_ns`` from its recent history (None: the present)."""
+        hist = self._vw_history
+        if not hist or t_ns >= hist[-1][0]:
+            return None
+        prev = None
+        for item in reversed(hist):
+            if item[0] <= t_ns:
+                if prev is None:
+                    return item[1], item[2]
+                u = (t_ns - item[0]) / max(prev[0] - item[0], 1)
+                return (item[1] + u * (prev[1] - item[1]), item[2] + u * (prev[2] - item[2]))
+            prev = item
+        return hist[0][1], hist[0][2]
 
     def _on_lifted(self, t_ns: int) -> None:
         # Freeze: velocities to zero (known: the pose no longer moves in odom), pose kept.

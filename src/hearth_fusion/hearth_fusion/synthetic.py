@@ -45,6 +45,42 @@ class Streams:
         out.sort(key=lambda m: (m[0], m[1] != "imu"))
         return out
 
+    def visual_odometry(self, rate_hz: float = 10.0, std_mps: float = 0.005,
+                        std_radps: float = 0.005, seed: int = 0
+                        ) -> list[tuple[int, float, float, list]]:
+        """What a stereo front end reports per frame: (t_ns, v, w, 2x2 covariance), the mean
+        body speed and yaw rate over the interval since the previous frame, with noise."""
+        rng = np.random.default_rng(seed)
+        period = round(NS_PER_S / rate_hz)
+        t = np.array(self.t_truth_ns)
+        out = []
+        prev = None
+        for k in range(len(t)):
+            if t[k] % period:
+                continue
+            if prev is not None:
+                (x0, y0, a0), (x1, y1, a1) = self.truth[prev][:3], self.truth[k][:3]
+                dt = (t[k] - t[prev]) / NS_PER_S
+                h = a0 + 0.5 * math.remainder(a1 - a0, 2.0 * math.pi)
+                v = ((x1 - x0) * math.cos(h) + (y1 - y0) * math.sin(h)) / dt
+                w = math.remainder(a1 - a0, 2.0 * math.pi) / dt
+                out.append((int(t[k]), v + rng.normal(0, std_mps), w + rng.normal(0, std_radps),
+                            [[std_mps ** 2, 0.0], [0.0, std_radps ** 2]]))
+            prev = k
+        return out
+
+    def scale_wheel_travel(self, t0_s: float, t1_s: float, factor: float) -> None:
+        """Both encoders count ``factor`` times the travel between ``t0_s`` and ``t1_s`` (a
+        rug, or wheels spinning against an edge: slip the gyro cannot see)."""
+        out, offset, last = [], [0.0, 0.0], None
+        for t, lft, rgt in self.wheels:
+            if last is not None and t0_s * NS_PER_S < t <= t1_s * NS_PER_S:
+                offset[0] += (factor - 1.0) * (lft - last[0])
+                offset[1] += (factor - 1.0) * (rgt - last[1])
+            last = (lft, rgt)
+            out.append((t, lft + offset[0], rgt + offset[1]))
+        self.wheels = out
+
 
 def _adc(value: float, full_scale: float) -> float:
     lsb = full_scale / 32768.0

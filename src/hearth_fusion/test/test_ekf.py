@@ -232,6 +232,57 @@ def test_wheel_speed_disagreeing_with_visual_odometry_is_slip():
     assert flag.active and 3.0 * NS < flag.since_ns < 3.5 * NS
 
 
+def _feed_with_visual_odometry(ekf: OdometryEKF, s, delay_s: float) -> None:
+    """IMU and wheels at their stamps; the front end's twists (10 Hz, each the mean over its
+    frame interval) arriving ``delay_s`` after their frame's stamp (its compute time)."""
+    msgs = [(t, 0, kind, payload) for t, kind, payload in s.merged()]
+    msgs += [(t + round(delay_s * NS), 1, "vo", (t, v, w, c))
+             for t, v, w, c in s.visual_odometry(10.0)]
+    for arrival, _, kind, payload in sorted(msgs, key=lambda m: (m[0], m[1])):
+        if kind == "imu":
+            ekf.add_imu(arrival, *payload)
+        elif kind == "wheels":
+            ekf.add_wheels(arrival, *payload)
+        else:
+            ekf.add_visual_odometry(*payload)
+    ekf.flush()
+
+
+def test_late_visual_odometry_is_compared_with_the_velocity_of_its_interval():
+    # Accelerating hard: a twist averaged over 0.1 s and 80 ms late differs from the present
+    # speed by ~0.1 m/s, 10 sigma. Against the filter's velocity at the interval's middle it
+    # agrees: every frame is accepted, none is too old, none is taken twice.
+    s = generate(8.0, lambda t: (0.8 * smooth(t, 2.0, 3.0) - 0.8 * smooth(t, 5.0, 6.0),
+                                 1.0 * smooth(t, 3.0, 3.5) - 1.0 * smooth(t, 4.5, 5.0)), seed=14)
+    ekf = OdometryEKF(GEO)
+    _feed_with_visual_odometry(ekf, s, delay_s=0.08)
+    frames = len(s.visual_odometry(10.0))
+    assert ekf.accepted["visual_odometry"] >= frames - 1
+    assert ekf.rejected["gate_visual_odometry"] == 0
+    assert ekf.rejected["too_old"] == 0
+    # the same frame again is a duplicate, an older one too old
+    t, v, w, c = s.visual_odometry(10.0)[-1]
+    assert ekf.add_visual_odometry(t, v, w, c) == "duplicate"
+    assert ekf.add_visual_odometry(t - 300_000_000, v, w, c) == "too_old"
+
+
+def test_symmetric_slip_is_seen_by_visual_odometry_and_its_distance_not_counted():
+    # On a rug both wheels count 10 % more than the robot travels: their yaw rate still
+    # agrees with the gyro. Visual odometry sees it; the wheels are left out meanwhile.
+    s = generate(12.0, lambda t: (0.5 * smooth(t, 2.0, 2.6), 0.0), seed=15)
+    s.scale_wheel_travel(4.0, 10.0, 1.10)
+    with_vo = OdometryEKF(GEO)
+    _feed_with_visual_odometry(with_vo, s, delay_s=0.04)
+    without = OdometryEKF(GEO, EkfParams(use_visual_odometry=False))
+    run(without, s.merged())
+    x_true = s.truth[-1][0]
+    flag = with_vo.flags["wheel_slip"]
+    assert flag.count >= 1 and 4.0 * NS <= flag.since_ns < 4.6 * NS
+    assert with_vo.rejected["wheel_slip"] > 0
+    assert abs(with_vo.state().x_m - x_true) < 0.2 * abs(without.state().x_m - x_true)
+    assert abs(without.state().x_m - x_true) > 0.25  # 10 % of ~3 m over-counted
+
+
 # ---------------------------------------------------------------------- lift
 def test_lift_freezes_the_pose_flags_lifted_then_needs_relocalization():
     t_lift = 4.0
