@@ -116,6 +116,11 @@ def run_ekf(rec: Recording, ekf_mod, params) -> dict:
     wt, wa, wp = rec["wheel_t_ns"], rec["wheel_arrival_ns"], rec["wheel_pos_rad"]
     names = [*FLAG_OF_EVENT.values(), "needs_relocalization"]
     n = len(kinds)
+    # each twist is the mean since the front end's previous pair, tracked or not (format 3
+    # recordings before vo_interval_ns: the same from the pairs' stamps)
+    vo_t = rec.arrays.get("vo_t_ns", np.zeros(0, np.int64))
+    vo_interval_s = (rec["vo_interval_ns"] if "vo_interval_ns" in rec.arrays
+                     else np.diff(vo_t, prepend=vo_t[:1] - NS // 10)) / NS
     seen_t = np.zeros(n, np.int64)
     active = {f: np.zeros(n, bool) for f in names}
     since: dict[str, list] = {f: [None] * n for f in names}
@@ -130,7 +135,7 @@ def run_ekf(rec: Recording, ekf_mod, params) -> dict:
         elif kinds[m] == 2:
             c = rec["vo_cov"][k]
             ekf.add_visual_odometry(int(rec["vo_t_ns"][k]), *rec["vo_vw"][k],
-                                    [[c[0], c[1]], [c[1], c[2]]])
+                                    [[c[0], c[1]], [c[1], c[2]]], vo_interval_s[k])
             seen_t[m] = rec["vo_arrival_ns"][k]
         else:
             ekf.add_wheels(int(wt[k]), float(wp[k, 0]), float(wp[k, 1]))

@@ -211,7 +211,9 @@ class _FrontEnd:
         self.odo = WheelOdometry(wheel_radius_m=robot.wheels.radius_m,
                                  wheel_separation_m=robot.wheels.separation_m)
         self._last_pose: tuple[float, float, float] | None = None
-        self.rows: list[tuple] = []  # t_ns, arrival_ns, v, w, c_vv, c_vw, c_ww, tracked
+        self._last_t_ns: int | None = None
+        # t_ns, arrival_ns, v, w, c_vv, c_vw, c_ww, tracked, interval_ns
+        self.rows: list[tuple] = []
 
     def wheels(self, left_rad: float, right_rad: float, t_ns: int) -> None:
         self.odo.update(left_rad, right_rad, t_ns)
@@ -227,17 +229,21 @@ class _FrontEnd:
             dx, dy = c * (x1 - x0) + s * (y1 - y0), -s * (x1 - x0) + c * (y1 - y0)
             prior = _planar(dx, dy, a1 - a0)
         self._last_pose = pose
+        # the twist is the mean since the previous pair (a lost one gives none)
+        interval_ns = frame.t_ns - (self._last_t_ns or frame.t_ns)
+        self._last_t_ns = frame.t_ns
         tick = time.perf_counter()
         out = self.vo.track(frame.images[0], frame.images[1], frame.t_ns * 1e-9, prior)
         compute_ns = round((time.perf_counter() - tick) * NS)
         fields = twist_message_fields(out)
         if fields is None:
             self.rows.append((frame.t_ns, frame.t_ns + compute_ns, 0.0, 0.0, 0.0, 0.0, 0.0,
-                              False))
+                              False, interval_ns))
             return
         cov = np.asarray(fields["covariance"]).reshape(6, 6)
         self.rows.append((frame.t_ns, frame.t_ns + compute_ns, fields["linear"][0],
-                          fields["angular"][2], cov[0, 0], cov[0, 5], cov[5, 5], True))
+                          fields["angular"][2], cov[0, 0], cov[0, 5], cov[5, 5], True,
+                          interval_ns))
 
 
 def _planar(dx: float, dy: float, dyaw: float) -> np.ndarray:
@@ -282,13 +288,14 @@ class _Recorder:
         wh = np.array(self.wheels, dtype=object).reshape(-1, 8)
         tr = np.array(self.truth, dtype=object).reshape(-1, 18)
         cm = np.array(self.cmd, dtype=object).reshape(-1, 3)
-        vo = np.array(self.front_end.rows if self.front_end else [], dtype=float).reshape(-1, 8)
+        vo = np.array(self.front_end.rows if self.front_end else [], dtype=float).reshape(-1, 9)
         return {
             "vo_t_ns": vo[:, 0].astype(np.int64),  # stereo frame stamps
             "vo_arrival_ns": vo[:, 1].astype(np.int64),  # + the front end's compute time
             "vo_vw": vo[:, 2:4],  # body forward speed (m/s), yaw rate (rad/s)
             "vo_cov": vo[:, 4:7],  # their 2x2 covariance: (vv, vw, ww)
             "vo_tracked": vo[:, 7].astype(bool),  # false: lost or initialising, no twist
+            "vo_interval_ns": vo[:, 8].astype(np.int64),  # the twist's averaging interval
             "imu_t_ns": imu[:, 0].astype(np.int64),
             "imu_arrival_ns": imu[:, 1].astype(np.int64),
             "imu_accel_mps2": imu[:, 2:5].astype(float),

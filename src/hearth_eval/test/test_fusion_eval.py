@@ -126,6 +126,10 @@ def test_the_quick_drive_records_every_stream_and_round_trips(quick_recording):
     put = load_scenario(quick=True).lift.put_down
     k = int(np.searchsorted(rec["truth_t_ns"], seg["settled_ns"])) - 1
     assert rec["truth_pos_m"][k, :2] == pytest.approx(put[:2], abs=0.05)
+    # the front end ran on the rendered stereo pairs at 10 Hz, and tracked nearly all of them
+    assert len(rec["vo_t_ns"]) == pytest.approx(10 * sim_s, abs=2)
+    assert rec["vo_tracked"].mean() > 0.8
+    assert np.all(rec["vo_arrival_ns"] > rec["vo_t_ns"])  # after its compute time
     json.dumps(rec.manifest)  # plain JSON
 
 

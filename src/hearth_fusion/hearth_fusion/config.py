@@ -62,6 +62,11 @@ class FusionConfig:
         "fuse the wheels' yaw rate even beside a healthy gyro (false: the wheels then give the "
         "speed only, their yaw rate feeds the slip test; true: the naive fusion)",
     )
+    fuse_visual_yaw_rate_with_gyro: bool = param(
+        _EKF.fuse_visual_yaw_rate_with_gyro,
+        "fuse visual odometry's yaw rate even beside a healthy gyro (false: its speed only; "
+        "its yaw rate when the gyro is saturated or silent)",
+    )
     # Process noise.
     accel_noise_mps2_per_sqrt_hz: float = param(
         _EKF.accel_noise_mps2_per_sqrt_hz,
@@ -190,6 +195,12 @@ class FusionConfig:
         _EKF.slip_noise_inflation,
         "factor on the wheel measurement's variance while wheel_slip is flagged",
         min=1.0, max=1.0e6,
+    )
+    slip_yaw_rate_noise_fraction: float = param(
+        _EKF.slip_yaw_rate_noise_fraction,
+        "the slip test's allowance for tyre scrub: standard deviation of the wheels' yaw rate "
+        "as a fraction of that rate (straight-line slip keeps its full sensitivity)",
+        min=0.0, max=1.0,
     )
     # Lift.
     lift_accel_threshold_mps2: float = param(
