@@ -363,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         scn = load_scenario(args.scenario, quick=args.quick)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         folder = Path(args.out) if args.out else ws / "runs" / "fusion" / stamp
-        print(f"recording {scn.name} on the simulator (no cameras) ...", file=sys.stderr)
+        cams = "stereo at 10 Hz into the V-SLAM front end" if scn.visual_odometry else "no cameras"
+        print(f"recording {scn.name} on the simulator ({cams}) ...", file=sys.stderr)
         rec = record_drive(scn, progress=lambda s: print("  " + s, file=sys.stderr))
         rec.save(folder)
         print(f"recorded {rec.manifest['simulated_s']:.0f} s simulated in "
