@@ -127,7 +127,7 @@ class EkfParams:
 
     # Gates: chi-square quantile for every Mahalanobis gate.
     gate_probability: float = 0.999  # 10.83 (1 dof), 13.82 (2 dof)
-    gate_lockout_s: float = 1.0  # a sensor gated out this long re-initialises (v, w) from it
+    gate_lockout_s: float = 0.1  # a sensor gated out this long re-initialises (v, w) from it
 
     # Message order.
     reorder_window_s: float = 0.05
