@@ -18,34 +18,15 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import tempfile
 import time
-from pathlib import Path
+
+from hearth_eval.bench.node_process import installed_node, stop_node
 
 GRAVITY_MPS2 = 9.80665
 IMU_RATE_HZ = 200.0
 WHEEL_RATE_HZ = 50.0
-
-
-def _installed() -> tuple[Path, Path]:
-    from ament_index_python.packages import get_package_prefix, get_package_share_directory
-
-    exe = Path(get_package_prefix("hearth_fusion")) / "lib" / "hearth_fusion" / "fusion_node"
-    params = Path(get_package_share_directory("hearth_fusion")) / "config" / "fusion.yaml"
-    return exe, params
-
-
-def _stop(child: subprocess.Popen) -> None:
-    if child.poll() is not None:
-        return
-    child.send_signal(signal.SIGINT)
-    try:
-        child.wait(timeout=5.0)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait(timeout=5.0)
 
 
 def measure(steps: int = 20, hold_s: float = 0.8, step_radps: float = 0.5,
@@ -63,7 +44,7 @@ def measure(steps: int = 20, hold_s: float = 0.8, step_radps: float = 0.5,
     from hearth_description.robot_model import load_robot_params
     from hearth_eval.bench.stats import summarize_ms
 
-    exe, params_file = _installed()
+    exe, params_file = installed_node("hearth_fusion", "fusion_node", "fusion.yaml")
     node_params = yaml.safe_load(params_file.read_text())["fusion"]["ros__parameters"]
     wheels = load_robot_params(node_params.get("robot_params_file") or None).wheels
     radius_m, sep_m = wheels.radius_m, wheels.separation_m
@@ -186,12 +167,12 @@ def measure(steps: int = 20, hold_s: float = 0.8, step_radps: float = 0.5,
                     missed += 1
                     pending.clear()
         except RuntimeError as exc:
-            _stop(child)
+            stop_node(child)
             log.seek(0)
             tail = log.read()[-2000:]
             raise RuntimeError(f"{exc}; fusion_node output:\n{tail}") from exc
         finally:
-            _stop(child)
+            stop_node(child)
             executor.remove_node(probe)
             executor.shutdown()
             probe.destroy_node()

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+
+from hearth_eval.bench.node_process import installed_node, stop_node
 
 GOAL_P95_MS = 3.0
 FRAME_NS = 66_666_667
@@ -139,25 +139,6 @@ def _time_frames(seq: list, repeats: int) -> tuple[list[float], list[float]]:
 # ----------------------------------------------------------------------------- the node
 
 
-def _installed() -> tuple[Path, Path]:
-    from ament_index_python.packages import get_package_prefix, get_package_share_directory
-
-    exe = Path(get_package_prefix("hearth_safety")) / "lib" / "hearth_safety" / "safety_node"
-    params = Path(get_package_share_directory("hearth_safety")) / "config" / "safety.yaml"
-    return exe, params
-
-
-def _stop(child: subprocess.Popen) -> None:
-    if child.poll() is not None:
-        return
-    child.send_signal(signal.SIGINT)
-    try:
-        child.wait(timeout=5.0)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait(timeout=5.0)
-
-
 def measure_node(frames: int = 150, reactions: int = 15) -> dict:
     """The installed node over DDS: per-frame latency and the emergency-stop reaction."""
     from geometry_msgs.msg import PoseStamped, Twist
@@ -181,7 +162,7 @@ def measure_node(frames: int = 150, reactions: int = 15) -> dict:
     images = {"floor": renderer.render(Scene()).astype("<f4").tobytes(),
               "box": renderer.render(Scene(boxes=(Box((0.35, 0.0, 0.15), (0.1, 0.6, 0.3)),))
                                      ).astype("<f4").tobytes()}
-    exe, params_file = _installed()
+    exe, params_file = installed_node("hearth_safety", "safety_node", "safety.yaml")
     domain_id = pick_domain_id()
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id))
     cmd = [str(exe), "--ros-args", "-r", "__node:=safety", "--params-file", str(params_file),
@@ -293,11 +274,11 @@ def measure_node(frames: int = 150, reactions: int = 15) -> dict:
                 state["scene"] = "floor"
                 run_for(10.0, until=cruising)
         except RuntimeError as exc:
-            _stop(child)
+            stop_node(child)
             log.seek(0)
             raise RuntimeError(f"{exc}; safety_node output:\n{log.read()[-2000:]}") from exc
         finally:
-            _stop(child)
+            stop_node(child)
             executor.remove_node(probe)
             executor.shutdown()
             probe.destroy_node()
