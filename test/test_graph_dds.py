@@ -59,6 +59,7 @@ class Probe(Node):
         self.wheel_rate_radps = 0.0
         self.target_wheel_rate_radps = 0.0  # reached within the robot's acceleration limit
         self.v_cmd_mps = 0.0
+        self._last_tick_ns: int | None = None
         self.create_timer(0.02, self._tick)
         # The ToF sees an empty floor; the planner commits to its command's rollout. (The
         # safety node drives only on fresh depth and a fresh plan.)
@@ -110,12 +111,16 @@ class Probe(Node):
     def _tick(self) -> None:
         """50 Hz encoders: both wheels turn at wheel_rate_radps, which ramps to its target as
         the robot's motors would; the planner asks v_cmd_mps."""
-        max_step = ROBOT.limits.max_linear_accel_mps2 * 0.02 / ROBOT.wheels.radius_m
+        now = self.get_clock().now()
+        # the wheels turn with the clock, not with the timer (late on a loaded machine)
+        dt_s = 0.02 if self._last_tick_ns is None else (now.nanoseconds - self._last_tick_ns) * 1e-9
+        self._last_tick_ns = now.nanoseconds
+        max_step = ROBOT.limits.max_linear_accel_mps2 * dt_s / ROBOT.wheels.radius_m
         gap = self.target_wheel_rate_radps - self.wheel_rate_radps
         self.wheel_rate_radps += max(-max_step, min(max_step, gap))
-        self.wheel_angle_rad += self.wheel_rate_radps * 0.02
+        self.wheel_angle_rad += self.wheel_rate_radps * dt_s
         js = JointState()
-        js.header.stamp = self.get_clock().now().to_msg()
+        js.header.stamp = now.to_msg()
         js.name = ["wheel_left_joint", "wheel_right_joint"]
         js.position = [self.wheel_angle_rad, self.wheel_angle_rad]
         js.velocity = [self.wheel_rate_radps, self.wheel_rate_radps]
