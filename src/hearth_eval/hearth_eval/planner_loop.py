@@ -92,6 +92,10 @@ class Scenario:
     crowd: ScriptedCrowd | None = None
     duration_s: float = 25.0
     goal_radius_m: float = 0.25
+    # Pieces added to the home (hearth_sim's HomeChanges.added): in /map too when
+    # ``added_mapped`` (known clutter), else only in the world (the ToF finds them).
+    added: tuple = ()
+    added_mapped: bool = True
 
 
 @dataclass
@@ -101,6 +105,9 @@ class LoopOptions:
     actuation_delay_s: float = 0.05
     candidates: int = 1000
     seed: int = 0
+    trace: bool = False  # keep a per-cycle record (LoopResult.trace) for diagnosis
+    planner_overrides: dict = field(default_factory=dict)  # LocalPlannerConfig fields
+    tracker_overrides: dict = field(default_factory=dict)  # TrackerParams fields
 
 
 @dataclass
@@ -117,6 +124,21 @@ class LoopResult:
     stops: int = 0  # times the robot came to a halt (stop-and-go) before the end
     cycle_ms_median: float = 0.0
     cycles_with_tracks: int = 0  # planning cycles that had at least one tracked obstacle
+    trace: list[dict] = field(default_factory=list)  # per cycle, with LoopOptions.trace
+    # The true forward speed (m/s) at the ground-truth rate, and its sample period (s).
+    speed_mps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    speed_dt_s: float = 0.02
+    xy_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # at the same rate
+    # Per person (by crowd index): the smallest gap between the discs (m).
+    person_gaps_m: dict[int, float] = field(default_factory=dict)
+    # The closest the robot came to the goal (m).
+    goal_distance_min_m: float = math.inf
+
+    @property
+    def solid_contacts(self) -> list[str]:
+        """Contacts with people, walls, doors and furniture (not the rug or the floor the
+        wheels and the chassis ride on)."""
+        return [c for c in self.contacts if not c.endswith(("(rug)", "(floor)", "(threshold)"))]
 
 
 def _distance_to_polyline(p: np.ndarray, route: np.ndarray) -> float:
@@ -133,11 +155,13 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     from hearth_description.robot_model import expand_xacro, load_robot_params
     from hearth_perception.depth_points import DepthProjector
     from hearth_perception.obstacle_detection import DetectionParams, detect_obstacles
-    from hearth_perception.obstacle_tracker import ObstacleTracker
+    from hearth_perception.obstacle_tracker import ObstacleTracker, SensorView, TrackerParams
     from hearth_planning.map_io import load_map
     from hearth_safety.mounting import frame_in_base
     from hearth_sim.config import SimConfig
-    from hearth_sim.home.loader import maps_dir, resolve_home
+    from hearth_sim.home.loader import apply_changes, maps_dir, resolve_home
+    from hearth_sim.home.model import HomeChanges
+    from hearth_sim.home.occupancy import rasterize
     from hearth_sim.mujoco_sim import MujocoSim, camera_intrinsics
     from hearth_trajectory.config import LocalPlannerConfig, motion_limits, planner_params
     from hearth_trajectory.local_costmap_input import LocalCostmapInput
@@ -146,18 +170,23 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
 
     robot = load_robot_params()
     home = resolve_home(scn.home)
+    if scn.added:
+        home = apply_changes(home, HomeChanges(f"{scn.name}: added", added=tuple(scn.added)))
     sim_cfg = load_config(SimConfig, {
-        # The ToF at its rate; the other cameras, which the planner does not use, rarely.
-        "render_cameras": True, "stereo_rate_hz": 1.0, "screen_camera_rate_hz": 1.0,
+        # The ToF at its rate; the other cameras, which the planner does not use, once at
+        # the start (their first frame) and then not within any run.
+        "render_cameras": True, "stereo_rate_hz": 1e-3, "screen_camera_rate_hz": 1e-3,
         "shadow_map_px": 256, "home_file": scn.home, "seed": opt.seed,
         "start_pose": f"{scn.start[0]} {scn.start[1]} {scn.start[2]}",
         "tof_latency_s": opt.sensing_latency_s,
     })
     sim = MujocoSim(home, robot, sim_cfg, people=scn.crowd)
     cfg = load_config(LocalPlannerConfig, {
-        "candidates": opt.candidates, "min_candidates": min(200, opt.candidates),
+        # Simulated time stands still while the planner thinks: no shedding (a wall-clock
+        # matter), so a run depends on its seed only, not on the machine's load.
+        "candidates": opt.candidates, "min_candidates": opt.candidates,
         "latency_compensation": opt.latency_compensation,
-        "actuation_delay_s": opt.actuation_delay_s,
+        "actuation_delay_s": opt.actuation_delay_s, **opt.planner_overrides,
     })
     planner = LocalPlanner(motion_limits(cfg, robot), planner_params(cfg, robot))
     intr = camera_intrinsics(robot, sim_cfg)["tof"]
@@ -166,10 +195,14 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                                min_range_m=robot.tof.min_range_m,
                                max_range_m=robot.tof.max_range_m)
     costmap = LocalCostmapInput(6.0, 0.05, 0.5, 0.15, self_radius_m=robot.base.radius_m + 0.05)
-    occ = load_map(maps_dir() / scn.home / "map.yaml")
-    costmap.set_map(np.asarray(occ.data, dtype=np.int8).reshape(occ.height, occ.width),
-                    occ.resolution_m, (occ.origin_x_m, occ.origin_y_m, occ.origin_yaw_rad))
-    tracker = ObstacleTracker()
+    if scn.added and scn.added_mapped:
+        raster = rasterize(home)
+        costmap.set_map(raster.data, raster.resolution_m, (*raster.origin_xy_m, 0.0))
+    else:
+        occ = load_map(maps_dir() / scn.home / "map.yaml")
+        costmap.set_map(np.asarray(occ.data, dtype=np.int8).reshape(occ.height, occ.width),
+                        occ.resolution_m, (occ.origin_x_m, occ.origin_y_m, occ.origin_yaw_rad))
+    tracker = ObstacleTracker(TrackerParams(**opt.tracker_overrides))
     detection = DetectionParams(self_radius_m=robot.base.radius_m + 0.05)
 
     period_ns = NS // 10
@@ -182,9 +215,14 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     goal = route[-1]
     errors, speeds, clearance, contacts, cycles = [], [], math.inf, [], []
     tracking: list[float] = []
+    trace: list[dict] = []
+    out_people = None
+    person_gaps: dict[int, float] = {}
+    goal_min = math.inf
     last_plan = None
     with_tracks = 0
     v_hist: list[float] = []
+    xy_hist: list[np.ndarray] = []
     reached_at: float | None = None
     next_cycle_ns = 0
     stops, moving = 0, False
@@ -202,16 +240,22 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
             p = truth.position_m[:2]
             errors.append(_distance_to_polyline(p, route))
             v_hist.append(float(truth.linear_mps[0]))
+            xy_hist.append(p.copy())
             speeds.append(abs(float(truth.linear_mps[0])))
             if moving and speeds[-1] < 0.02 and reached_at is None:
                 stops += 1
             moving = speeds[-1] > 0.1 if not moving else speeds[-1] > 0.02
-            if reached_at is None and np.hypot(*(p - goal)) < scn.goal_radius_m:
+            goal_min = min(goal_min, float(np.hypot(*(p - goal))))
+            if reached_at is None and goal_min < scn.goal_radius_m:
                 reached_at = t / NS
+        if out.people is not None:
+            out_people = out.people
         if out.people is not None and len(out.people.ids):
             d = np.hypot(*(out.people.positions_m - truth.position_m[:2]).T)
-            clearance = min(clearance, float(np.min(d - out.people.radius_m
-                                                    - robot.base.radius_m)))
+            gaps = d - out.people.radius_m - robot.base.radius_m
+            clearance = min(clearance, float(np.min(gaps)))
+            for pid, gap in zip(out.people.ids.tolist(), gaps.tolist(), strict=True):
+                person_gaps[pid - 1] = min(person_gaps.get(pid - 1, math.inf), gap)
         if out.contacts:
             contacts += [f"{c.other} ({c.other_kind})" for c in out.contacts
                          if f"{c.other} ({c.other_kind})" not in contacts]
@@ -224,8 +268,11 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
             rxy = tuple(stamp.position_m[:2])
             costmap.set_depth_points(frame.t_ns / NS, pts, rxy)
             static = _static_window(costmap, rxy)
-            det = detect_obstacles(pts, T[:2, 3], detection, static.distance_at, rxy)
-            tracker.update(frame.t_ns / NS, det.positions, det.radii)
+            det = detect_obstacles(pts, T[:2, 3], detection, static.distance_at, rxy,
+                                   projector.side_border(frame.images[0]))
+            view = SensorView.of_camera(T, projector.half_fov_rad, projector.min_range_m,
+                                        projector.max_range_m)
+            tracker.update(frame.t_ns / NS, det.positions, det.radii, view)
         if t >= next_cycle_ns:
             next_cycle_ns += period_ns
             seen = history_at(history, t - latency_ns)
@@ -251,6 +298,8 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
             planner.record_cycle_time(0.0)  # simulated time stands still while it plans
             cycles.append(res.compute_s * 1e3)
             last_plan = res.plan
+            if opt.trace:
+                trace.append(_trace_row(t / NS, truth, out_people, tracks, res))
             pending.append((t + delay_ns, res.cmd_v_mps, res.cmd_w_radps))
             if reached_at is not None and res.kind.value == "arrived" and speeds[-1] < 0.01:
                 break
@@ -263,8 +312,23 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
         float(np.sqrt(np.mean(trk**2))), float(np.sqrt(np.mean(err**2))), float(err.max()),
         jerk, clearance, contacts,
         float(max(speeds, default=0.0)), stops, float(np.median(cycles)) if cycles else 0.0,
-        with_tracks,
+        with_tracks, trace, np.asarray(v_hist), 1.0 / sim_cfg.ground_truth_rate_hz,
+        np.asarray(xy_hist).reshape(-1, 2), person_gaps, goal_min,
     )
+
+
+def _trace_row(t_s: float, truth, people, tracks, res) -> dict:
+    row = {"t": t_s, "xy": truth.position_m[:2].copy(), "yaw": truth.yaw_rad,
+           "v": float(truth.linear_mps[0]), "w": float(truth.angular_radps[2]),
+           "kind": res.kind.value, "cmd": (res.cmd_v_mps, res.cmd_w_radps),
+           "terms": dict(res.best_terms), "tracks_xy": tracks.positions.copy(),
+           "tracks_v": tracks.velocities.copy(), "tracks_id": tracks.ids.copy()}
+    if people is not None:
+        row["people_xy"] = people.positions_m.copy()
+    if res.plan is not None:
+        row["plan_x"] = res.plan.roll.x[0].copy()
+        row["plan_y"] = res.plan.roll.y[0].copy()
+    return row
 
 
 def history_at(history: deque, t_ns: int):

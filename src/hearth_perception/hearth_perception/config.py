@@ -79,8 +79,19 @@ class ObstacleTrackerConfig:
 
     # Tracking (hearth_perception.obstacle_tracker).
     accel_psd_m2ps3: float = param(
-        _TRACK.accel_psd_m2ps3, "tracker's white-acceleration spectral density (m²/s³)",
+        _TRACK.accel_psd_m2ps3, "white-acceleration spectral density of the tracker's "
+        "maneuvering model (m²/s³: starting, stopping, turning)", min=0.001, max=100.0,
+    )
+    steady_accel_psd_m2ps3: float = param(
+        _TRACK.steady_accel_psd_m2ps3, "the same for its steady model (people walking on or "
+        "standing; 0: the maneuvering model alone, no IMM)", min=0.0, max=100.0,
+    )
+    maneuver_onset_hz: float = param(
+        _TRACK.maneuver_onset_hz, "IMM: rate at which a steady person starts a maneuver",
         min=0.001, max=100.0,
+    )
+    maneuver_end_hz: float = param(
+        _TRACK.maneuver_end_hz, "IMM: rate at which a maneuver ends", min=0.001, max=100.0,
     )
     measurement_noise_m: float = param(
         _TRACK.measurement_noise_m, "std of a detection's position", min=0.001, max=2.0
@@ -97,11 +108,17 @@ class ObstacleTrackerConfig:
         _TRACK.confirm_hits, "a track is published after this many hits", min=1, max=100
     )
     max_missing_s: float = param(
-        _TRACK.max_missing_s, "a confirmed track unseen this long dies", min=0.05, max=30.0
+        _TRACK.max_missing_s, "a confirmed track in the depth camera's view but undetected "
+        "this long dies", min=0.05, max=30.0,
     )
     tentative_max_missing_s: float = param(
         _TRACK.tentative_max_missing_s, "a tentative track unseen this long dies",
         min=0.01, max=30.0,
+    )
+    max_coast_s: float = param(
+        _TRACK.max_coast_s, "a track out of the view (the robot turned away) coasts this "
+        "long after its last detection, then dies; at least max_missing_s", min=0.05,
+        max=60.0,
     )
 
     # Output.
@@ -136,6 +153,16 @@ class ObstacleTrackerConfig:
                 f"parameter 'max_obstacle_height_m' = {self.max_obstacle_height_m!r} must be "
                 f"above 'floor_height_m' = {self.floor_height_m!r}"
             )
+        if self.steady_accel_psd_m2ps3 > self.accel_psd_m2ps3:
+            raise ConfigError(
+                f"parameter 'steady_accel_psd_m2ps3' = {self.steady_accel_psd_m2ps3!r} exceeds "
+                f"'accel_psd_m2ps3' = {self.accel_psd_m2ps3!r} (the maneuvering model's)"
+            )
+        if self.max_coast_s < self.max_missing_s:
+            raise ConfigError(
+                f"parameter 'max_coast_s' = {self.max_coast_s!r} is below 'max_missing_s' = "
+                f"{self.max_missing_s!r}"
+            )
         if self.prediction_step_s > self.prediction_horizon_s:
             raise ConfigError(
                 f"parameter 'prediction_step_s' = {self.prediction_step_s!r} is longer than "
@@ -162,12 +189,16 @@ def detection_params(cfg: ObstacleTrackerConfig, robot_height_m: float,
 def tracker_params(cfg: ObstacleTrackerConfig) -> TrackerParams:
     return TrackerParams(
         accel_psd_m2ps3=cfg.accel_psd_m2ps3,
+        steady_accel_psd_m2ps3=cfg.steady_accel_psd_m2ps3,
+        maneuver_onset_hz=cfg.maneuver_onset_hz,
+        maneuver_end_hz=cfg.maneuver_end_hz,
         measurement_noise_m=cfg.measurement_noise_m,
         initial_speed_std_mps=cfg.initial_speed_std_mps,
         gate_chi2=cfg.gate_chi2,
         confirm_hits=cfg.confirm_hits,
         max_missing_s=cfg.max_missing_s,
         tentative_max_missing_s=cfg.tentative_max_missing_s,
+        max_coast_s=cfg.max_coast_s,
     )
 
 

@@ -121,6 +121,12 @@ class DepthProjector:
         # rays (pixels, 3) in the optical frame, scaled so that their z is 1
         self.rays = np.column_stack([((uu - cx) / fx).ravel(), ((vv - cy) / fy).ravel(),
                                      np.ones(uu.size)])
+        # the pixels of the image's left and right border columns (a body cut by the edge of
+        # the view shows there)
+        last = (width_px - 1) // stride_px * stride_px
+        self.on_side_border = ((uu == 0) | (uu == last)).ravel()
+        #: horizontal half field of view (rad), from the intrinsics
+        self.half_fov_rad = float(max(math.atan(cx / fx), math.atan((width_px - cx) / fx)))
 
     def _depths(self, depth_m: np.ndarray) -> np.ndarray:
         d = np.asarray(depth_m)
@@ -130,12 +136,21 @@ class DepthProjector:
         s = self.stride_px
         return d[::s, ::s].ravel().astype(float)
 
-    def points_camera(self, depth_m: np.ndarray) -> np.ndarray:
-        """Points (N, 3) in the optical frame (m) of the valid pixels."""
+    def _valid(self, depth_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = self._depths(depth_m)
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(d) & (d > 0.0) & (d >= self.min_range_m) & (d <= self.max_range_m)
+        return d, ok
+
+    def points_camera(self, depth_m: np.ndarray) -> np.ndarray:
+        """Points (N, 3) in the optical frame (m) of the valid pixels."""
+        d, ok = self._valid(depth_m)
         return self.rays[ok] * d[ok, None]
+
+    def side_border(self, depth_m: np.ndarray) -> np.ndarray:
+        """(N,) for the points of :meth:`points_camera` (same order): whether the point comes
+        from the image's leftmost or rightmost (sampled) column."""
+        return self.on_side_border[self._valid(depth_m)[1]]
 
     def points_in(self, depth_m: np.ndarray, T_target_camera: np.ndarray) -> np.ndarray:
         """Points (N, 3) in the target frame: ``T_target_camera`` (4, 4) maps optical-frame

@@ -10,7 +10,12 @@ clustered (ROS-free).
 2. Cluster them on a ``cell_m`` grid: 8-connected components of the occupied cells
    (``scipy.ndimage.label``), so points less than about one cell apart share a cluster.
 3. A cluster with at least ``min_points`` points and a radius at most ``max_radius_m``
-   (larger: an unmapped wall or piece of furniture, left to the costmap) is a detection.
+   (larger: an unmapped wall or piece of furniture, left to the costmap) is a detection,
+   unless it reaches the left or right edge of the image (``on_side_border``): a body cut
+   by the edge of the view has its centre and radius wrong (the cut shifts the centroid
+   into the view), which would drag its track sideways; the tracker does not count it
+   missed either (its :class:`~hearth_perception.obstacle_tracker.SensorView` wants the
+   whole body in view).
 
 The depth sees only the near side of a body. A depth camera samples a round body of radius r
 evenly across the line of sight, so the visible points' centroid lies ``pi r / 4`` nearer the
@@ -105,10 +110,18 @@ def detect_obstacles(
     params: DetectionParams,
     static_distance_m: Callable[[np.ndarray], np.ndarray] | None = None,
     robot_xy: np.ndarray | tuple[float, float] | None = None,
+    on_side_border: np.ndarray | None = None,
 ) -> Detections:
     """Detections (body centres and radii, same frame as ``points``) from one frame's
     points (N, 3), seen from ``sensor_xy`` (the sensor's position in that frame), the robot's
-    centre at ``robot_xy``."""
+    centre at ``robot_xy``. ``on_side_border`` (N,): the points from the image's side edges
+    (``DepthProjector.side_border``); a cluster with one of them is cut off, no detection."""
+    if on_side_border is not None:
+        on_side_border = np.asarray(on_side_border, dtype=bool).reshape(-1)
+        if len(on_side_border) != len(points):
+            raise ValueError(f"{len(points)} points but {len(on_side_border)} border flags")
+        # carry the flag through the filtering as a fourth coordinate
+        points = np.column_stack([np.asarray(points, dtype=float)[:, :3], on_side_border])
     p = unexplained_points(points, params, static_distance_m, robot_xy)
     if len(p) < params.min_points:
         return Detections.empty()
@@ -136,4 +149,6 @@ def detect_obstacles(
     np.maximum.at(radius, labels, dist)
     radius = np.maximum(radius, half_width)
     keep = (counts >= params.min_points) & (radius <= params.max_radius_m)
+    if on_side_border is not None:
+        keep &= np.bincount(labels, p[:, 3] > 0.5, minlength=k) == 0
     return Detections(centre[keep], radius[keep], counts[keep])

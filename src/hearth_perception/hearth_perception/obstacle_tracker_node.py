@@ -51,7 +51,7 @@ from hearth_perception.depth_points import (
 )
 from hearth_perception.local_costmap import LocalCostmap, StaticMap
 from hearth_perception.obstacle_detection import Detections, detect_obstacles
-from hearth_perception.obstacle_tracker import ObstacleTracker, TrackArrays
+from hearth_perception.obstacle_tracker import ObstacleTracker, SensorView, TrackArrays
 from hearth_perception.prediction import (
     intent_covariance,
     predict_constant_velocity,
@@ -183,9 +183,13 @@ class ObstacleTrackerNode(Node):
             sensor_xy = T_odom_cam[:2, 3]
             detections = detect_obstacles(points, sensor_xy, self.detection,
                                           self._static_distance(sensor_xy),
-                                          robot_xy=T_odom_base[:2, 3])
+                                          robot_xy=T_odom_base[:2, 3],
+                                          on_side_border=self.projector.side_border(depth))
+            p = self.projector
+            view = SensorView.of_camera(T_odom_cam, p.half_fov_rad, p.min_range_m,
+                                        p.max_range_m)
             self.tracker.update(stamp_to_ns(msg.header.stamp) * 1e-9,
-                                detections.positions, detections.radii)
+                                detections.positions, detections.radii, view)
             self.last_detections = detections
         except ValueError as exc:
             self._reject("depth_rejected", f"depth frame rejected: {exc}")

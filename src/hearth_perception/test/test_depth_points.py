@@ -102,3 +102,16 @@ def test_bad_intrinsics_and_size_mismatch_are_clear_errors():
         intrinsics_from_k([np.nan] + [1.0] * 8)
     with pytest.raises(ValueError, match="intrinsics"):
         DepthProjector(K, W, H).points_camera(np.ones((H + 1, W), dtype=np.float32))
+
+
+def test_the_side_border_marks_the_points_of_the_images_outer_columns():
+    depth = np.full((H, W), 2.0, dtype=np.float32)
+    depth[0, 0] = np.nan  # no point there: the flags follow the valid points
+    for stride in (1, 2, 3):
+        proj = DepthProjector(K, W, H, stride_px=stride)
+        pts, border = proj.points_camera(depth), proj.side_border(depth)
+        assert border.shape == (len(pts),)
+        u = pts[:, 0] / pts[:, 2] * K[0, 0] + K[0, 2]  # back to the pixel column
+        last = (W - 1) // stride * stride
+        np.testing.assert_array_equal(border, np.isclose(u, 0.0) | np.isclose(u, last))
+    assert proj.half_fov_rad == pytest.approx(math.atan(8.5 / 10.0))

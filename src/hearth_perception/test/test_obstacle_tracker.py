@@ -4,7 +4,7 @@ tentative births confirmed after M hits, deaths after T s unseen, ids never reus
 import numpy as np
 import pytest
 
-from hearth_perception.obstacle_tracker import ObstacleTracker, TrackerParams
+from hearth_perception.obstacle_tracker import ObstacleTracker, SensorView, TrackerParams
 
 RATE_HZ = 15.0
 
@@ -76,6 +76,19 @@ def test_a_silent_sensor_lets_every_track_die_through_prune():
     assert tr.prune(t + 1.01) == 2 and len(tr) == 0
 
 
+def test_late_frames_still_confirm_tracks_when_pruned_at_receipt_time():
+    """Frames that reach the tracker 0.3 s after their stamps (message age), pruned at the
+    receiving clock between frames as the node does: the newborn track is not killed for
+    frames that have not arrived yet, and the person becomes one confirmed track."""
+    tr = ObstacleTracker(TrackerParams(tentative_max_missing_s=0.3, confirm_hits=3))
+    latency = 0.3
+    for k in range(1, 16):
+        t = k / RATE_HZ
+        tr.update(t, [[1.0 + 0.5 * t, 0.0]])
+        tr.prune(t + latency + 0.5 / RATE_HZ)  # the node's tick, between frames
+    assert [x.id for x in tr.tracks()] == [1] and tr.births == 1
+
+
 def test_one_off_clutter_never_becomes_a_track():
     tr = ObstacleTracker()
     rng = np.random.default_rng(4)
@@ -116,3 +129,80 @@ def test_time_going_back_or_nan_is_rejected_and_changes_nothing():
 def test_inconsistent_parameters_are_rejected():
     with pytest.raises(ValueError):
         TrackerParams(confirm_hits=0)
+
+
+def test_a_steady_walker_is_reported_with_a_small_velocity_uncertainty_and_a_turn_is_followed():
+    """The IMM: walking straight, the steady model carries the track (a velocity standard
+    deviation well below that of a single filter tuned for maneuvers, q = 0.2, the tracker
+    before the IMM); an abrupt 90° turn is followed about as fast as by that filter."""
+    def walk(params):
+        tr = ObstacleTracker(params)
+        rng = np.random.default_rng(2)
+        sig, err_turn = [], []
+        for k in range(1, 61):
+            t = k / RATE_HZ
+            p, v = ((0.8 * t, 0.0), (0.8, 0.0)) if t < 2.0 else ((1.6, 0.8 * (t - 2.0)),
+                                                                 (0.0, 0.8))
+            tr.update(t, np.array([p]) + rng.normal(0.0, 0.03, (1, 2)), [0.22])
+            a = tr.arrays()
+            if len(a) and 1.5 < t < 2.0:
+                sig.append(np.sqrt(a.covariances[0, 2, 2]))
+            if len(a) and 2.0 < t < 2.7:
+                err_turn.append(np.hypot(*(a.velocities[0] - v)))
+        return np.median(sig), np.median(err_turn)
+
+    imm_sigma, imm_turn = walk(TrackerParams())
+    single_sigma, single_turn = walk(TrackerParams(steady_accel_psd_m2ps3=0.0,
+                                                   accel_psd_m2ps3=0.2))
+    assert imm_sigma < 0.7 * single_sigma
+    assert imm_turn < 1.3 * single_turn
+
+
+def test_a_person_out_of_the_view_coasts_instead_of_dying_after_max_missing_s():
+    """Frames that could not see the track (it is behind the sensor) do not count as
+    misses: it coasts on its velocity up to max_coast_s, then dies; a track in view and
+    undetected still dies after max_missing_s."""
+    params = TrackerParams(max_missing_s=1.0, max_coast_s=3.0)
+    behind = SensorView((0.0, 0.0), np.pi, 0.78, 0.1, 4.0)  # looking the other way
+    ahead = SensorView((0.0, 0.0), 0.0, 0.78, 0.1, 4.0)
+    for view, alive_until, dead_after in ((behind, 2.8, 3.1), (ahead, 0.9, 1.1)):
+        tr = ObstacleTracker(params)
+        t = run(tr, [((1.0, 0.0), (0.5, 0.0))], 1.0)
+        for k in range(1, round(3.5 * RATE_HZ)):
+            tr.update(t + k / RATE_HZ, np.zeros((0, 2)), None, view)
+            if k / RATE_HZ <= alive_until:
+                assert len(tr.tracks()) == 1
+            if k / RATE_HZ >= dead_after:
+                assert len(tr) == 0
+    tr = ObstacleTracker(params)
+    t = run(tr, [((1.0, 0.0), (0.5, 0.0))], 1.0)
+    for k in range(1, round(2.0 * RATE_HZ)):
+        tr.update(t + k / RATE_HZ, np.zeros((0, 2)), None, behind)
+    (track,) = tr.tracks()  # coasting after 2 s: on at its velocity, less certain
+    assert track.position[0] == pytest.approx(1.0 + 0.5 * (t + 2.0), abs=0.15)
+    assert np.sqrt(track.covariance[0, 0]) > 0.1
+
+
+def test_the_view_wants_the_whole_body_inside_it():
+    view = SensorView((0.0, 0.0), 0.0, np.pi / 4, 0.1, 4.0)
+    seen = view.sees(np.array([[2.0, 0.0], [2.0, 1.9], [2.0, 1.5], [5.0, 0.0], [-1.0, 0.0]]),
+                     np.full(5, 0.25))
+    assert seen.tolist() == [True, False, True, False, False]
+
+
+def test_a_track_that_coasted_unseen_does_not_take_someone_else_metres_away():
+    """After coasting unseen for 2 s its gate is wide in Mahalanobis terms; the log-det term
+    of the association keeps a person who walks into view 1.6 m from its forecast a new
+    track, while a detection near the forecast still continues it."""
+    behind = SensorView((10.0, 10.0), 0.0, 0.78, 0.1, 4.0)
+    for offset, continues in (((1.6, 0.3), False), ((0.2, 0.1), True)):
+        tr = ObstacleTracker()
+        t = run(tr, [((3.0, 1.6), (-0.84, 0.0))], 3.0)
+        for k in range(1, 31):
+            tr.update(t + k / RATE_HZ, np.zeros((0, 2)), None, behind)
+        t += 30 / RATE_HZ
+        (track,) = tr.tracks()
+        tr.update(t + 1 / RATE_HZ, [track.position + np.array(offset)], [0.22])
+        assert (tr.arrays(confirmed_only=False).hits.max() > 1 and 1 in
+                tr.arrays(confirmed_only=False).ids[tr.arrays(confirmed_only=False).hits
+                                                     == track.hits + 1]) == continues

@@ -35,7 +35,8 @@ class LocalPlannerConfig:
         min=0.01, max=1.0,
     )  # fmt: skip
     reverse_speed_mps: float = param(
-        0.0, "fastest backwards speed (0: forward only; the depth camera looks forward)",
+        0.25, "fastest backwards speed: slow, for backing off to yield to a person (the depth "
+        "camera looks forward; behind is what it saw moments ago and /map); 0: forward only",
         min=0.0, max=1.0,
     )  # fmt: skip
 
@@ -95,6 +96,12 @@ class LocalPlannerConfig:
         0.02, "floor of the position uncertainty used for collision probabilities", min=0.0,
         max=1.0,
     )  # fmt: skip
+    people_reaction_s: float = param(
+        0.5, "a person's deviation from the forecast seen this long before a step is "
+        "answered by a later plan: the collision risk counts the forecast's uncertainty as "
+        "it grows up to this long after the plan takes effect, held after that",
+        min=0.0, max=10.0,
+    )  # fmt: skip
     max_pose_sigma_m: float = param(
         0.05, "cap of that uncertainty: /odom's covariance grows with the distance driven, "
         "but that drift is common to the robot and the local costmap built in odom",
@@ -129,7 +136,7 @@ class LocalPlannerConfig:
                                    max=100.0)
     progress_discount: float = param(0.97, "per-step discount of progress", min=0.5, max=1.0)
     collision_weight: float = param(
-        100.0, "expected collision (per unit probability: 1 % costs 1 m of progress)",
+        70.0, "expected collision (per unit probability: 1 % costs 0.7 m of progress)",
         min=0.0, max=10000.0,
     )  # fmt: skip
     jerk_weight: float = param(0.05, "mean squared jerk relative to the limits", min=0.0,
@@ -186,6 +193,7 @@ def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams
         actuation_delay_s=cfg.actuation_delay_s, command_lead_s=cfg.command_lead_s,
         odom_timeout_s=cfg.odom_timeout_s, tracks_timeout_s=cfg.tracks_timeout_s,
         min_pose_sigma_m=cfg.min_pose_sigma_m, max_pose_sigma_m=cfg.max_pose_sigma_m,
+        people_reaction_s=cfg.people_reaction_s,
         goal_tolerance_m=cfg.goal_tolerance_m, path_window_m=cfg.path_window_m,
         follow_distance_m=cfg.follow_distance_m, blocked_progress_m=cfg.blocked_progress_m,
         blocked_after_s=cfg.blocked_after_s, pan_lookahead_s=cfg.pan_lookahead_s,

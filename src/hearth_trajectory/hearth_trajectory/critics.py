@@ -307,7 +307,7 @@ class CollisionCritic:
     """Expected collision: the probability of a first collision at step k, summed
     (``sum_k S_{k-1} p_k = 1 - S_T``)."""
 
-    weight: float = 100.0
+    weight: float = 70.0
 
     def __call__(self, ev: Evaluation) -> np.ndarray:
         return 1.0 - ev.survival[:, -1]

@@ -7,10 +7,13 @@ direction is also "the way to go" for the heading critic.
 
 from __future__ import annotations
 
+import heapq
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from scipy import ndimage
 
 
 @dataclass(frozen=True)
@@ -98,23 +101,44 @@ class CostToGo:
 
 def path_cost_to_go(path_xy: np.ndarray, arc_m: np.ndarray, total_m: float,
                     centre_xy: tuple[float, float], half_size_m: float, resolution_m: float,
+                    clearance: GridField | None = None, robot_radius_m: float = 0.0,
                     ) -> CostToGo:
-    """``ctg(p) = min_i (remaining_i + |p - P_i|)`` on a square grid around ``centre_xy``.
+    """The cost-to-go along the global path on a square grid around ``centre_xy``.
 
     ``P_i`` are the path samples (odom frame) with arc lengths ``arc_m`` (only those the
     caller kept: the window ahead of the robot); ``remaining_i = total_m - arc_i``. On the
     path it is the length left to the goal; off it, the shortest way back onto the path and
     along it. Its downhill direction is where progress lies.
+
+    Without ``clearance`` (the distance to the nearest obstacle), the way back is a straight
+    line: ``ctg(p) = min_i (remaining_i + |p - P_i|)``. With it, the way back goes around
+    obstacles: the shortest 8-connected path through the cells where the robot
+    (``robot_radius_m``) fits, from each cell to a path sample, plus that sample's
+    ``remaining_i`` (a wavefront from the path, Dijkstra); the field is the straight-line
+    one plus the detour this adds beyond 1.5 cells (the grid's own error). A straight-line
+    cost-to-go has local minima behind obstacles: a robot that stepped aside into an
+    alcove, to let a person pass, sees no progress in the way out. Cells where the robot
+    does not fit, or that the free space does not connect to the path, take the cost of
+    the nearest cell that is reached plus the distance to it (cells next to the free space:
+    from the free cell beside them, so nothing leaks through a thin wall).
     """
     n = max(2, int(np.ceil(2.0 * half_size_m / resolution_m)))
     origin = (centre_xy[0] - 0.5 * n * resolution_m, centre_xy[1] - 0.5 * n * resolution_m)
     xs = origin[0] + (np.arange(n) + 0.5) * resolution_m
     ys = origin[1] + (np.arange(n) + 0.5) * resolution_m
+    path_xy = np.asarray(path_xy, dtype=float).reshape(-1, 2)
     remaining = total_m - np.asarray(arc_m, dtype=float)
     dx = xs[None, :] - path_xy[:, 0:1]  # (M, W)
     dy = ys[None, :] - path_xy[:, 1:2]  # (M, H)
     d = np.sqrt(dy[:, :, None] ** 2 + dx[:, None, :] ** 2)  # (M, H, W)
     cost = np.min(d + remaining[:, None, None], axis=0)
+    if clearance is not None and len(path_xy):
+        around = _around_obstacles(path_xy, remaining, origin, resolution_m, xs, ys,
+                                   clearance, robot_radius_m)
+        if around is not None:
+            # The detour the obstacles force, beyond the grid's own error (1.5 cells): in the
+            # open the field stays the exact straight-line one.
+            cost = cost + np.maximum(around - cost - 1.5 * resolution_m, 0.0)
     gy, gx = np.gradient(cost, resolution_m)
     norm = np.hypot(gx, gy)
     norm[norm < 1e-9] = 1.0
@@ -123,3 +147,73 @@ def path_cost_to_go(path_xy: np.ndarray, arc_m: np.ndarray, total_m: float,
         GridField(origin, resolution_m, -gx / norm),
         GridField(origin, resolution_m, -gy / norm),
     )
+
+
+def _around_obstacles(path_xy: np.ndarray, remaining: np.ndarray, origin: tuple[float, float],
+                      res: float, xs: np.ndarray, ys: np.ndarray, clearance: GridField,
+                      robot_radius_m: float) -> np.ndarray | None:
+    """The obstacle-aware cost-to-go of :func:`path_cost_to_go` on its grid (H, W); None
+    when no path sample lies in the grid's free space."""
+    h, w = len(ys), len(xs)
+    gx, gy = np.meshgrid(xs, ys)
+    free = clearance.sample(gx, gy) >= robot_radius_m
+    # Seeds: each path sample's cell, at the sample's remaining length plus the way to the
+    # cell's centre (the straight-line field there).
+    col = np.floor((path_xy[:, 0] - origin[0]) / res).astype(np.int64)
+    row = np.floor((path_xy[:, 1] - origin[1]) / res).astype(np.int64)
+    inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    seed = np.full((h, w), np.inf)
+    np.minimum.at(seed, (row[inside], col[inside]),
+                  remaining[inside] + np.hypot(xs[col[inside]] - path_xy[inside, 0],
+                                               ys[row[inside]] - path_xy[inside, 1]))
+    seed[~free] = np.inf
+    if not np.isfinite(seed).any():
+        return None
+    cost = _grid_dijkstra(seed, free, res)
+    reached = np.isfinite(cost)
+    if reached.all():
+        return cost
+    # The rest: from the nearest reached cell (continuous, so the field keeps a gradient
+    # near walls and in pockets the costmap closed).
+    dist, (ri, ci) = ndimage.distance_transform_edt(~reached, return_indices=True)
+    return np.where(reached, cost, cost[ri, ci] + dist * res)
+
+
+@njit(cache=True)
+def _grid_dijkstra(seed, free, step):  # pragma: no cover - compiled
+    """Shortest 8-connected distances through ``free`` cells from the cells with finite
+    ``seed`` (their initial costs); a diagonal step needs both cells beside it free. A
+    blocked cell next to a free one gets the step from it, and passes nothing on (so the
+    field near a thin wall is that of the wall's own side)."""
+    h, w = seed.shape
+    dist = seed.copy()
+    heap = [(0.0, 0, 0)]
+    heap.pop()
+    for i in range(h):
+        for j in range(w):
+            if dist[i, j] < np.inf:
+                heap.append((dist[i, j], i, j))
+    heapq.heapify(heap)
+    diag = step * math.sqrt(2.0)
+    while len(heap):
+        d, i, j = heapq.heappop(heap)
+        if d > dist[i, j]:
+            continue
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                if di == 0 and dj == 0:
+                    continue
+                ni, nj = i + di, j + dj
+                if ni < 0 or ni >= h or nj < 0 or nj >= w:
+                    continue
+                if di != 0 and dj != 0:
+                    if not (free[i + di, j] and free[i, j + dj]):
+                        continue
+                    nd = d + diag
+                else:
+                    nd = d + step
+                if nd < dist[ni, nj]:
+                    dist[ni, nj] = nd
+                    if free[ni, nj]:  # a blocked cell takes a value, passes none on
+                        heapq.heappush(heap, (nd, ni, nj))
+    return dist

@@ -76,20 +76,26 @@ DEFAULT_ACCEL_PSD = 0.03  # m^2/s^3, hearth_perception.prediction.PEOPLE_ACCEL_P
 
 
 def forecast(tracks: Tracks, times_s: np.ndarray, accel_psd: float,
-             intent: bool = True) -> Forecast:
+             intent: bool = True, growth_until_s: float | None = None) -> Forecast:
     """Constant-velocity forecast of ``tracks`` at absolute ``times_s`` (T,) (a time before
     the tracks' stamp counts as the stamp: no back-propagation). With ``intent`` (and
     hearth_perception installed), the people's intent uncertainty
     (``hearth_perception.prediction.intent_covariance``: speed and heading may change) is
-    added to the tracks' covariance first, as hearth's prediction does."""
+    added to the tracks' covariance first, as hearth's prediction does.
+
+    ``growth_until_s`` (absolute time): the covariance grows up to that time and is held
+    after it, while the means go on (the planner's reaction horizon: a deviation later than
+    that will be seen, and answered by a later plan, before it matters)."""
     dt = np.maximum(np.asarray(times_s, dtype=float) - tracks.stamp_s, 0.0)  # (T,)
     p, v, c = tracks.positions, tracks.velocities, tracks.covariances
     pred = _perception_prediction() if intent and len(tracks) else None
     if pred is not None:
         c = c + pred.intent_covariance(v)
     means = p[:, None, :] + v[:, None, :] * dt[None, :, None]
+    tc = dt if growth_until_s is None else np.minimum(
+        dt, max(growth_until_s - tracks.stamp_s, 0.0))
     pp, pv, vv = c[:, None, :2, :2], c[:, None, :2, 2:], c[:, None, 2:, 2:]
-    t = dt[None, :, None, None]
+    t = tc[None, :, None, None]
     covs = pp + t * (pv + np.swapaxes(pv, -1, -2)) + t * t * vv
-    covs = covs + (accel_psd * dt**3 / 3.0)[None, :, None, None] * np.eye(2)
+    covs = covs + (accel_psd * tc**3 / 3.0)[None, :, None, None] * np.eye(2)
     return Forecast(tracks.ids, means, covs, tracks.radii)

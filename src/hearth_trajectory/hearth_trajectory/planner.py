@@ -7,11 +7,14 @@
    trajectory's step grid so a warm start reproduces it exactly.
 2. **Where the robot will be then.** The velocity state at ``t_eff`` is the committed
    trajectory's (the splice: the command stays continuous), unless the measured velocity has
-   left it (a bump, the safety layer) and the measurement takes over. The pose is the
-   latest /odom pose driven forward along the committed velocities from its stamp to
-   ``t_eff``: the message age is compensated too.
+   left what the plans in force at its stamp asked for (a bump, the safety layer) and the
+   measurement takes over. The pose is the latest /odom pose driven forward along those
+   plans' velocities (:class:`PlanHistory`) from its stamp to ``t_eff``: the message age is
+   compensated too.
 3. **Where the people will be then**, and at every step after: a constant-velocity forecast
-   from the tracks' stamp (:mod:`people_forecast`).
+   from the tracks' stamp (:mod:`people_forecast`); for the collision risk its uncertainty
+   grows until ``people_reaction_s`` after ``t_eff`` and is held after that (what people do
+   later, a later plan sees and answers).
 4. **Multistage optimisation.** Stage 1: Sobol samples of the target knots, the structured
    seeds and the previous best, time-shifted. Stages 2+: cross-entropy refinement around the
    best few. Every candidate respects the limits by construction
@@ -100,6 +103,7 @@ class PlannerParams:
     min_pose_sigma_m: float = 0.02
     max_pose_sigma_m: float = 0.05
     person_accel_psd: float = DEFAULT_ACCEL_PSD
+    people_reaction_s: float = 0.5  # deviations seen this long before a step are answered
     tracks_timeout_s: float = 1.0
     # goal and progress
     goal_tolerance_m: float = 0.15
@@ -114,7 +118,7 @@ class PlannerParams:
     # critics
     progress_weight: float = 1.0
     progress_discount: float = 0.97
-    collision_weight: float = 100.0
+    collision_weight: float = 70.0
     jerk_weight: float = 0.05
     comfort_weight: float = 2.0
     comfort_sigma_m: float = 0.45
@@ -194,6 +198,38 @@ class PlanResult:
     compute_s: float = 0.0
 
 
+class PlanHistory:
+    """The plans committed over the last ``keep_s``: what the wheels were asked to do at any
+    recent time (each plan from its ``t0_s`` until the next one took effect). An /odom
+    measurement, its message age old, is compared with, and driven forward along, these,
+    not the latest plan alone (which starts only when it takes effect)."""
+
+    def __init__(self, keep_s: float = 3.0):
+        self.keep_s = keep_s
+        self._plans: deque[CommittedPlan] = deque()
+
+    def add(self, plan: CommittedPlan) -> None:
+        while self._plans and self._plans[-1].t0_s >= plan.t0_s - 1e-9:
+            self._plans.pop()  # replaced before it took effect
+        self._plans.append(plan)
+        while len(self._plans) > 1 and self._plans[1].t0_s < plan.t0_s - self.keep_s:
+            self._plans.popleft()
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def plan_at(self, t_s: float) -> CommittedPlan | None:
+        """The plan in force at ``t_s`` (before the oldest: the oldest)."""
+        for plan in reversed(self._plans):
+            if plan.t0_s <= t_s + 1e-9:
+                return plan
+        return self._plans[0] if self._plans else None
+
+    def velocity(self, t_s: float) -> tuple[float, float] | None:
+        plan = self.plan_at(t_s)
+        return None if plan is None else plan.velocity(t_s)
+
+
 class LocalPlanner:
     def __init__(self, limits: MotionLimits, params: PlannerParams | None = None):
         self.p = params or PlannerParams()
@@ -208,6 +244,7 @@ class LocalPlanner:
             "heading": HeadingCritic(self.p.heading_weight, self.p.heading_fade_m),
         }
         self.committed: CommittedPlan | None = None
+        self.history = PlanHistory()
         self.budget = self.p.candidates
         self._compute_s: deque[float] = deque(maxlen=20)  # wall clock: for shedding
         self._cycle_s: deque[float] = deque(maxlen=20)  # the caller's clock: for latency
@@ -276,9 +313,13 @@ class LocalPlanner:
             tracks = Tracks(t_eff, tracks.ids, tracks.positions, tracks.velocities,
                             tracks.covariances, tracks.radii)  # as if seen just now
         times = t_eff + p.dt_s * np.arange(0, p.steps + 1)
-        people_all = forecast(tracks, times, p.person_accel_psd)
-        people = Forecast(people_all.ids, people_all.means[:, 1:], people_all.covs[:, 1:],
-                          people_all.radii)
+        people_all = forecast(tracks, times, p.person_accel_psd)  # for the markers
+        # For the risk: a person's deviation from the forecast that the robot sees
+        # people_reaction_s before a step is answered by a later plan, so the uncertainty a
+        # plan must answer for grows only that long past t_eff (then it is held).
+        held = forecast(tracks, times, p.person_accel_psd,
+                        growth_until_s=t_eff + p.people_reaction_s)
+        people = Forecast(held.ids, held.means[:, 1:], held.covs[:, 1:], held.radii)
 
         # The goal: the followed person, or the path.
         pan_person: np.ndarray | None = None
@@ -308,7 +349,7 @@ class LocalPlanner:
         scene = Scene(p.dt_s, self.limits, p.robot_radius_m, np.eye(2) * sigma**2,
                       inp.distance, inp.distance_cell_m, people, goal, comfort)
         best = self._optimise(scene, start, shift)
-        self.committed = CommittedPlan(t_eff, best["roll"], best["targets"])
+        self._commit(CommittedPlan(t_eff, best["roll"], best["targets"]))
 
         progress = math.inf if in_place else best["max_progress"]
         blocked = self._update_blocked(now, progress)
@@ -339,13 +380,24 @@ class LocalPlanner:
             return c.t0_s + k * p.dt_s, k
         return t, -1  # off the committed plan (a pause): no warm start
 
+    def _commit(self, plan: CommittedPlan) -> None:
+        self.committed = plan
+        self.history.add(plan)
+
     def _start_state(self, odom: Odometry, t_eff: float) -> StartState:
-        """The robot at ``t_eff``: spliced velocity state, compensated pose."""
+        """The robot at ``t_eff``: spliced velocity state, compensated pose.
+
+        The measured velocity is compared with what the plans in force asked for at its
+        stamp (with compensation; without, as if it were measured now, the naive reading);
+        only a real departure (a bump, the safety layer) restarts from the measurement: a
+        measurement that is merely old must not (with 0.3 s of latency and 1 m/s², it lags
+        the plan by 0.3 m/s while accelerating)."""
         p = self.p
         c = self.committed
         measured = np.array([odom.v_mps, odom.w_radps])
         if c is not None:
-            v_then = np.array(c.velocity(odom.stamp_s))
+            t_check = odom.stamp_s if p.latency_compensation else t_eff
+            v_then = np.array(self.history.velocity(t_check) or c.velocity(t_check))
             if (abs(v_then[0] - measured[0]) > p.velocity_reset_mps
                     or abs(v_then[1] - measured[1]) > p.velocity_reset_radps):
                 c = None  # reality left the plan: start from the measurement
@@ -361,20 +413,20 @@ class LocalPlanner:
         return StartState(x, y, yaw, float(vel[0]), float(vel[1]), float(acc[0]), float(acc[1]))
 
     def _drive_forward(self, odom: Odometry, t_eff: float) -> tuple[float, float, float]:
-        """The /odom pose driven from its stamp to ``t_eff`` with the committed velocities
-        (the measured ones held, without a committed plan)."""
+        """The /odom pose driven from its stamp to ``t_eff`` with the velocities the plans in
+        force asked for (the measured ones held, without a committed plan)."""
         x, y, yaw = odom.x_m, odom.y_m, odom.yaw_rad
         dur = t_eff - odom.stamp_s
         if dur <= 0.0:
             return x, y, yaw
-        c = self.committed
-        if c is None:
+        if self.committed is None or not len(self.history):
             return advance_pose(x, y, yaw, np.array([odom.v_mps, odom.w_radps]), np.zeros(2),
                                 np.zeros(2), dur)
         n = max(1, math.ceil(dur / 0.02))
         h = dur / n
         for i in range(n):
-            s = c.state(odom.stamp_s + (i + 0.5) * h)
+            t = odom.stamp_s + (i + 0.5) * h
+            s = self.history.plan_at(t).state(t)
             x += s.v_mps * math.cos(yaw + 0.5 * s.w_radps * h) * h
             y += s.v_mps * math.sin(yaw + 0.5 * s.w_radps * h) * h
             yaw += s.w_radps * h
@@ -402,7 +454,8 @@ class LocalPlanner:
         window[-1] |= arc[-1] <= self._progress_m + p.path_window_m
         half = self.limits.linear.max_velocity * p.horizon_s + 0.5
         ctg = path_cost_to_go(pts[window], arc[window], total, (start.x_m, start.y_m), half,
-                              p.cost_to_go_resolution_m)
+                              p.cost_to_go_resolution_m, inp.distance,
+                              p.robot_radius_m + 0.5 * inp.distance_cell_m)
         d_goal = math.hypot(pts[-1, 0] - start.x_m, pts[-1, 1] - start.y_m)
         return PathGoal(ctg), total - self._progress_m, d_goal
 
@@ -534,7 +587,7 @@ class LocalPlanner:
             start = c.state(t_eff)
         targets = np.zeros((p.steps, 2))
         roll = rollout(start, targets[None], self.limits, p.dt_s)
-        self.committed = CommittedPlan(t_eff, roll, targets)
+        self._commit(CommittedPlan(t_eff, roll, targets))
         v, w = self._command(now, t_eff)
         if abs(start.v_mps) + abs(start.w_radps) < 1e-9:
             v, w = 0.0, 0.0

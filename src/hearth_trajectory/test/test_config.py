@@ -13,7 +13,8 @@ def test_the_limits_are_the_robots():
     limits = motion_limits(load_config(LocalPlannerConfig), ROBOT)
     lim = ROBOT.limits
     assert limits.linear.max_velocity == lim.max_linear_speed_mps
-    assert limits.linear.min_velocity == 0.0  # forward only by default
+    # backwards only slowly, to back off and yield (the depth camera looks forward)
+    assert limits.linear.min_velocity == -0.25
     assert limits.angular.max_velocity == lim.max_angular_speed_radps
     assert limits.angular.min_velocity == -lim.max_angular_speed_radps
     assert limits.linear.max_accel == lim.max_linear_accel_mps2

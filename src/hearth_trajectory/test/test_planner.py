@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from hearth_trajectory.fields import GridField
-from hearth_trajectory.people_forecast import Tracks
+from hearth_trajectory.people_forecast import Tracks, forecast
 from hearth_trajectory.planner import Kind, LocalPlanner, Odometry, PlannerParams, PlanningInput
 from hearth_trajectory.trajectory_space import AxisLimits, MotionLimits
 
@@ -229,3 +229,63 @@ def test_an_overrun_sheds_candidates_and_they_come_back():
     for _ in range(30):
         pl._account(0.01)
     assert pl.budget == 400
+
+
+def test_an_old_odom_that_lags_the_plan_is_no_reason_to_restart_from_it():
+    # The robot accelerates along its plans; /odom arrives 0.3 s late. The measured speed,
+    # 0.3 s old, is below the latest plan's speed by more than velocity_reset_mps: it is what
+    # the plans in force at its stamp asked for, so the splice holds and the command does
+    # not drop (a restart from the old measurement would be a saw-tooth).
+    pl = planner()
+    plans = []
+    t = 0.0
+    for k in range(12):
+        t = 0.1 * k
+        stamp = t - 0.3
+        v_then = 0.0
+        for p in reversed(plans):  # what the wheels did at the stamp: the plan in force
+            if p.t0_s <= stamp:
+                v_then = p.velocity(stamp)[0]
+                break
+        res = run(pl, t, odom(max(stamp, 0.0), v=v_then))
+        if plans:
+            old_at = plans[-1].state(res.plan.t0_s)
+            assert res.plan.roll.vel[0, 0, 0] == pytest.approx(old_at.v_mps, abs=1e-9)
+        plans.append(res.plan)
+    assert res.plan.roll.vel[0, 0, 0] > 0.6  # it got going
+    # ... while a real departure from the plans (a bump) restarts from the measurement.
+    bumped = run(pl, t + 0.1, odom(t - 0.2, v=0.0))
+    assert bumped.plan.roll.vel[0, 0, 0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_people_risk_counts_the_uncertainty_grown_until_the_reaction_horizon():
+    # The forecast for the risk: means go on, the covariance grows until t_eff + reaction
+    # and is held after that (a later plan answers later deviations); the markers' forecast
+    # keeps growing.
+    tracks = Tracks(-0.3, np.array([1]), np.array([[2.5, 1.0]]), np.array([[0.5, 0.0]]),
+                    np.diag([0.01, 0.01, 0.09, 0.09])[None], np.array([0.25]))
+    times = np.linspace(0.0, 3.0, 31)
+    full = forecast(tracks, times, 0.03)
+    held = forecast(tracks, times, 0.03, growth_until_s=0.5)
+    np.testing.assert_allclose(held.means, full.means)
+    np.testing.assert_allclose(held.covs[0, :6], full.covs[0, :6])  # up to 0.5 s
+    np.testing.assert_allclose(held.covs[0, 5:], np.repeat(full.covs[0, 5:6], 26, axis=0))
+    assert np.all(np.diff(np.trace(full.covs[0], axis1=1, axis2=2)) > 0.0)
+    # In the planner: a short reaction horizon makes passing that person less risky.
+    short = run(planner(people_reaction_s=0.5), 0.0, odom(0.0), tracks=tracks)
+    long = run(planner(people_reaction_s=3.0), 0.0, odom(0.0), tracks=tracks)
+    assert short.best_terms["collision"] <= long.best_terms["collision"] + 1e-9
+
+
+def test_it_backs_off_slowly_when_a_person_walks_straight_at_it():
+    # Backwards at most reverse_speed_mps: with a person about to walk into a robot at
+    # rest in a passage, backing away (facing them) is among the choices.
+    lim = MotionLimits(AxisLimits(-0.25, 1.0, 1.0, 5.0), AxisLimits(-2.5, 2.5, 4.0, 20.0))
+    pl = LocalPlanner(lim, PlannerParams(**{**PARAMS.__dict__, "candidates": 1000}))
+    pl.compute_estimate_s = lambda: 0.02
+    passage = walls([(-5.0, 5.0, 0.55, 5.0), (-5.0, 5.0, -5.0, -0.55)])
+    tracks = Tracks(0.0, np.array([1]), np.array([[1.6, 0.0]]), np.array([[-0.8, 0.0]]),
+                    np.eye(4)[None] * 0.002, np.array([0.25]))
+    res = pl.plan(PlanningInput(0.0, odom(0.0), STRAIGHT, 1, passage, tracks=tracks))
+    v = res.plan.roll.vel[0, 0]
+    assert v.min() < -0.1 and v.min() >= -0.25 - 1e-9
