@@ -18,7 +18,7 @@ setup(
     zip_safe=True,
     maintainer="hearth maintainers",
     maintainer_email="maintainers@hearth-robotics.org",
-    description="V-SLAM for hearth (for now: map->odom held, /slam/pose from odometry).",
+    description="Stereo V-SLAM for hearth: ORB front end, iSAM2 back end, loop closure, maps.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": [

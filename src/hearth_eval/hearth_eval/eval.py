@@ -21,6 +21,8 @@ COMMANDS = {
                "safety controller in closed loop on the simulator: a person steps out"),
     "slam_frontend": ("hearth_eval.slam_frontend_eval",
                       "V-SLAM front end: EuRoC at rest, TUM pairs, simulated drive (RPE/m)"),
+    "slam": ("hearth_eval.slam_eval",
+             "V-SLAM on the simulator: tour with and without loop closure, darkness, day 2"),
 }
 
 

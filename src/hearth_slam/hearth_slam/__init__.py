@@ -1,1 +1,1 @@
-"""V-SLAM for hearth (for now map->odom only). The core (map_odom) imports without rclpy."""
+"""Stereo V-SLAM for hearth. The core (slam_system and what it uses) imports without rclpy."""

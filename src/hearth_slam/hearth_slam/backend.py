@@ -33,6 +33,7 @@ translation (m), in the child frame (``T' = T exp(xi)``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -155,6 +156,10 @@ class BackendParams:
     loop_gate_rad: float = math.radians(10.0)
     loop_gate_rad_per_m: float = math.radians(1.0)
     loop_extra_updates: int = 4  # iSAM2 iterations after a loop (one is a single GN step)
+    # ... only when the loop moves things this much (the loops that follow the first of a
+    # revisit are small corrections, and an iteration on a big graph costs seconds)
+    loop_extra_min_m: float = 0.05
+    loop_extra_min_rad: float = math.radians(1.0)
     # iSAM2
     relinearize_threshold: float = 0.01
     relinearize_skip: int = 1
@@ -248,6 +253,7 @@ class _Landmark:
     obs: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     in_graph: bool = False
     last_seen: int = 0  # the back end's keyframe count when last observed
+    version: int = -1  # the estimate ``point_map`` was read from (in the graph: lazily)
 
 
 @dataclass(eq=False)
@@ -283,6 +289,8 @@ class Backend:
         self._pixel_noise: dict[float, gtsam.noiseModel.Base] = {}
         self.keyframes: dict[int, _Keyframe] = {}
         self.landmarks: dict[int, _Landmark] = {}
+        self._pending: set[int] = set()  # landmarks waiting for a second observer
+        self._version = 0  # bumped by every iSAM2 update: landmark estimates are read lazily
         self._odom_into: dict[int, _Edge] = {}  # kf -> the odometry edge ending there
         self._odom_out: dict[int, _Edge] = {}  # kf -> the odometry edge leaving it
         self._loops: list[_Edge] = []
@@ -320,10 +328,10 @@ class Backend:
 
     def landmarks_in_graph(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids (M,), points_map (M, 3)) of the landmarks in the graph."""
-        ids = np.array(sorted(j for j, lm in self.landmarks.items() if lm.in_graph),
-                       dtype=np.int64)
-        pts = np.array([self.landmarks[j].point_map for j in ids]).reshape(-1, 3)
-        return ids, pts
+        ids, pts = self._estimated_landmarks()
+        lms = self.landmarks
+        keep = np.fromiter((j in lms for j in ids.tolist()), dtype=bool, count=len(ids))
+        return ids[keep], pts[keep]
 
     def keyframe_landmarks(self, kf_id: int) -> KeyframeLandmarks:
         """What keyframe ``kf_id`` sees of the map, for loop verification and
@@ -331,16 +339,26 @@ class Backend:
         current estimates (landmarks still waiting to enter the graph at their first
         guess). ``KeyError`` when the keyframe is not in the graph."""
         kf = self.keyframes[kf_id]
-        ids = sorted(j for j, lm in self.landmarks.items()
-                     if kf_id in lm.obs and lm.descriptor is not None)
+        lms = self.landmarks
+        seen = set(kf.stereo_factors) | {j for j in self._pending if kf_id in lms[j].obs}
+        ids = sorted(j for j in seen if j in lms and kf_id in lms[j].obs
+                     and lms[j].descriptor is not None)
         T_map_camera = self._poses[kf.kf_id] @ self.camera.pose_base_camera
-        pts = np.array([self.landmarks[j].point_map for j in ids]).reshape(-1, 3)
+        pts = np.array([self._point(self.landmarks[j]) for j in ids]).reshape(-1, 3)
         desc = np.array([self.landmarks[j].descriptor for j in ids],
                         dtype=np.uint8).reshape(-1, 32)
         uv = np.array([self.landmarks[j].obs[kf_id][:3] for j in ids]).reshape(-1, 3)
         return KeyframeLandmarks(kf_id, np.array(ids, dtype=np.int64),
                                  se3.transform_points(se3.inverse(T_map_camera), pts), desc,
                                  uv, T_map_camera)
+
+    def marginal_covariance(self, kf_id: int) -> np.ndarray:
+        """The 6x6 marginal covariance of keyframe ``kf_id``'s pose (GTSAM's Pose3 tangent:
+        rotation (rad) first, then translation (m), in the keyframe's base_link), relative to
+        the map frame's prior. ``KeyError`` when the keyframe is not in the graph."""
+        if kf_id not in self._poses:
+            raise KeyError(kf_id)
+        return np.asarray(self.isam.marginalCovariance(X(int(kf_id))), dtype=float)
 
     def map_odom(self) -> np.ndarray:
         """T_map_odom: the latest keyframe's optimised pose composed with its odometry."""
@@ -509,6 +527,7 @@ class Backend:
             self.landmarks[j] = _Landmark(
                 j, None if new_points_map is None else new_points_map[n].copy(),
                 None if new_descriptors is None else new_descriptors[n].copy(), kf_id)
+            self._pending.add(j)
         known = np.array([int(j) in self.landmarks for j in ids], dtype=bool)
         keep &= known
         rejected = int(len(ids) - keep.sum())
@@ -521,12 +540,14 @@ class Backend:
         for j in new_set:
             if not self.landmarks[j].obs:
                 del self.landmarks[j]
+                self._pending.discard(j)
         for lm in admitted:
             values.insert(L(lm.lm_id), gtsam.Point3(*lm.point_map))
             for k in lm.obs:
                 graph.add(self._stereo_factor(k, lm))
                 owners.append(("stereo", k, lm.lm_id))
             lm.in_graph = True
+            self._pending.discard(lm.lm_id)
         rejected += gated
         self.counts["observations_rejected"] += gated
         self._update(graph, values, [], owners)
@@ -536,11 +557,12 @@ class Backend:
         self.counts["landmarks_added"] += len(admitted)
 
         # --- forget landmarks never seen again; cull what brings nothing
-        forgotten = [j for j, lm in self.landmarks.items() if not lm.in_graph
-                     and self.counts["keyframes_added"] - lm.last_seen
+        forgotten = [j for j in self._pending
+                     if self.counts["keyframes_added"] - self.landmarks[j].last_seen
                      > p.pending_landmark_max_age_keyframes]
         for j in forgotten:
             del self.landmarks[j]
+            self._pending.discard(j)
         self.counts["landmarks_forgotten"] += len(forgotten)
         culled, removed = self._cull(kf_id)
         return KeyframeUpdate(kf_id, int(keep.sum()) - gated, rejected, len(admitted), removed,
@@ -583,7 +605,7 @@ class Backend:
         in_graph = np.array([lm.in_graph for lm in lms], dtype=bool)
         error_px = np.zeros(len(lms))
         if in_graph.any():
-            pts = np.array([lm.point_map for lm, g in zip(lms, in_graph, strict=True) if g])
+            pts = np.array([self._point(lm) for lm, g in zip(lms, in_graph, strict=True) if g])
             error_px[in_graph] = self._reprojection_px(kf_id, pts, rows[in_graph])
         gated = 0
         admitted: list[_Landmark] = []
@@ -671,6 +693,8 @@ class Backend:
     def _rebuild(self, error: str, max_attempts: int = 5) -> None:
         """A fresh iSAM2 from the bookkeeping, at the latest estimates, without the landmark
         GTSAM's ``error`` names (each further failure drops the next one it names)."""
+        with contextlib.suppress(RuntimeError):  # the guesses: the last estimate, if any
+            self._estimated_landmarks()
         for _ in range(max_attempts):
             bad = re.search(r"Symbol: l(\d+)", error)
             if bad is not None:
@@ -714,6 +738,7 @@ class Backend:
 
     def _drop_landmark(self, lm_id: int) -> None:
         lm = self.landmarks.pop(lm_id, None)
+        self._pending.discard(lm_id)
         if lm is None:
             return
         for k in lm.obs:
@@ -738,27 +763,36 @@ class Backend:
             self.keyframes[owner[1]].stereo_factors[owner[2]] = index
 
     def _refresh(self) -> None:
-        """The latest estimate into ``_poses`` and the landmarks' ``point_map``. Values
-        iterate in key order, so ``extractPose3`` / ``extractPoint3`` rows follow the sorted
-        keyframe and landmark ids."""
+        """The latest estimate of every keyframe pose into ``_poses``; landmarks are read
+        when needed (``_point``): a full estimate of 50 000 landmarks per keyframe would cost
+        more than the update itself."""
+        self._version += 1
+        isam = self.isam
+        self._poses = {k: np.asarray(isam.calculateEstimatePose3(X(k)).matrix(), dtype=float)
+                       for k in self.keyframes}
+
+    def _point(self, lm: _Landmark) -> np.ndarray:
+        """A landmark's position: its latest estimate when it is in the graph."""
+        if lm.in_graph and lm.version != self._version:
+            lm.point_map = np.asarray(self.isam.calculateEstimatePoint3(L(lm.lm_id)),
+                                      dtype=float)
+            lm.version = self._version
+        return lm.point_map
+
+    def _estimated_landmarks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, points (N, 3)) of every landmark in iSAM2's estimate, in one pass (Values
+        iterate in key order, so ``extractPoint3``'s rows follow the sorted ids); it also
+        refreshes their ``point_map``."""
         est = self.isam.calculateEstimate()
         keys = np.array(est.keys(), dtype=np.uint64)
         chars = keys >> np.uint64(56)
-        index = (keys & np.uint64((1 << 56) - 1)).astype(np.int64)
-        pose_ids = index[chars == ord("x")]
-        poses = gtsam.utilities.extractPose3(est)
-        self._poses = {}
-        for k, row in zip(pose_ids.tolist(), poses, strict=True):
-            if k in self.keyframes:
-                T = np.eye(4)
-                T[:3, :3] = row[:9].reshape(3, 3)
-                T[:3, 3] = row[9:]
-                self._poses[k] = T
-        points = gtsam.utilities.extractPoint3(est)
-        for j, xyz in zip(index[chars == ord("l")].tolist(), points, strict=True):
+        ids = (keys & np.uint64((1 << 56) - 1)).astype(np.int64)[chars == ord("l")]
+        pts = np.asarray(gtsam.utilities.extractPoint3(est), dtype=float).reshape(-1, 3)
+        for j, xyz in zip(ids.tolist(), pts, strict=True):
             lm = self.landmarks.get(j)
             if lm is not None:
-                lm.point_map = xyz
+                lm.point_map, lm.version = xyz, self._version
+        return ids, pts
 
     # ------------------------------------------------------------------ culling
 
@@ -855,7 +889,8 @@ class Backend:
         drift the odometry could have accumulated between the two keyframes:
         ``loop_gate_m + loop_gate_per_m * path`` and ``loop_gate_rad + loop_gate_rad_per_m *
         path``; a loop across an odometry break (a lift, a new session) is not gated. An
-        accepted loop is followed by ``loop_extra_updates`` iSAM2 iterations."""
+        accepted loop that corrects more than ``loop_extra_min_m`` or ``loop_extra_min_rad`` is
+        followed by ``loop_extra_updates`` iSAM2 iterations."""
         tick = time.perf_counter()
         p = self.p
         for k in (kf_a, kf_b):
@@ -890,7 +925,9 @@ class Backend:
         self._register(edge)
         graph = gtsam.NonlinearFactorGraph()
         graph.add(self._edge_factor(edge))
-        self._update(graph, gtsam.Values(), [], [("edge", edge)], p.loop_extra_updates)
+        large = corr_m > p.loop_extra_min_m or corr_rad > p.loop_extra_min_rad
+        self._update(graph, gtsam.Values(), [], [("edge", edge)],
+                     p.loop_extra_updates if large else 0)
         a.in_loop = b.in_loop = True
         self.counts["loops_accepted"] += 1
         return LoopDecision(True, "accepted", corr_m, corr_rad, path,
@@ -911,6 +948,8 @@ class Backend:
         Landmarks still waiting to enter the graph are not part of the map."""
         kf_ids = np.array(sorted(self.keyframes), dtype=np.int64)
         kfs = [self.keyframes[k] for k in kf_ids]
+        if self.keyframes:
+            self._estimated_landmarks()
         lms = [self.landmarks[j] for j in sorted(self.landmarks) if self.landmarks[j].in_graph]
         obs = [(k, lm.lm_id, *o) for lm in lms for k, o in sorted(lm.obs.items())]
         odom = sorted(self._odom_out.values(), key=lambda e: e.kf_a)
@@ -1000,7 +1039,7 @@ class Backend:
     # ------------------------------------------------------------------ the graph's size
 
     def stats(self) -> dict:
-        n_lm = sum(1 for lm in self.landmarks.values() if lm.in_graph)
+        n_lm = len(self.landmarks) - len(self._pending)
         return {"keyframes": len(self.keyframes), "landmarks": n_lm,
                 "landmarks_pending": len(self.landmarks) - n_lm,
                 "factors": len(self._factor_owner), "loops": len(self.loops()), **self.counts}

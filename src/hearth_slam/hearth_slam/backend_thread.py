@@ -16,6 +16,23 @@ runs slower. ``backend_bench.measure`` reports that stall.
 Anything else the worker should do with the graph (export the map, answer a relocalization
 query) goes through ``call(fn)``: ``fn(backend)`` runs on the worker between keyframes and
 its result comes back through a ``concurrent.futures.Future``.
+
+**Relocalization** (``start_relocalization``, queued in order with the keyframes). Each
+keyframe that follows is first located in the map as it was when relocalization started
+(``LoopDetector.relocalize``: BoW candidates, PnP-RANSAC with ``reloc_min_inliers``):
+
+- *tracking lost, odometry intact* (darkness, a blank wall): keyframes go on into the graph
+  on the odometry; a located keyframe gets a loop factor to the keyframe it matched, which
+  the graph gates against the odometry's drift like any loop (``Backend.add_loop``).
+- *odometry broken* (the robot lifted and put down, a new session on a loaded map): the
+  robot could be anywhere, so keyframes are **held** out of the graph until
+  ``reloc_confirmations`` consecutive located keyframes agree on map->odom (a single PnP
+  could be a coincidence, and across a break nothing else would catch it). The confirming
+  keyframe enters with ``set_map_odom`` as its first guess, an odometry break, and the loop
+  factor. The landmarks that held keyframes created are kept aside (``orphans``) and enter
+  with the first keyframe that observes them again.
+
+Until then the snapshot says ``localized=False``; ``relocalized`` lists the events.
 """
 
 from __future__ import annotations
@@ -27,11 +44,12 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from hearth_slam import se3
 from hearth_slam.backend import (
     Backend,
     BackendInputError,
@@ -39,7 +57,9 @@ from hearth_slam.backend import (
     KeyframeUpdate,
     LoopDecision,
 )
-from hearth_slam.loop_closure import LoopDetection, LoopDetector
+from hearth_slam.loop_closure import LoopDetection, LoopDetector, Relocalization
+
+MAX_ORPHANS = 20000  # landmarks of held keyframes kept aside (descriptors: 32 B each)
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,35 @@ class KeyframeInput:
 
 
 @dataclass(frozen=True)
+class Relocalized:
+    """A keyframe located in the map after tracking was lost or the odometry broke."""
+
+    kf_id: int  # the keyframe that was located (now in the graph)
+    matched_kf: int  # the map's keyframe it matched
+    t_s: float
+    inliers: int
+    odometry_broken: bool
+    pose_map_base: np.ndarray  # (4, 4) where PnP put it
+
+
+@dataclass(frozen=True)
+class RelocalizationParams:
+    confirmations: int = 2  # consecutive located keyframes that must agree after a break
+    agree_m: float = 0.15  # ... on map->odom within this (plus 2 % of the path between them)
+    agree_rad: float = math.radians(5.0)
+    give_up_after: int = 30  # queries after a loss with intact odometry (loops take over)
+
+    def __post_init__(self) -> None:
+        if self.confirmations < 1 or not (self.agree_m > 0.0 and self.agree_rad > 0.0):
+            raise ValueError("RelocalizationParams: confirmations >= 1, agree_m, agree_rad > 0")
+
+
+@dataclass(frozen=True)
+class _StartRelocalization:
+    odometry_broken: bool
+
+
+@dataclass(frozen=True)
 class BackendSnapshot:
     """The back end's results after its latest batch (immutable: safe to read anywhere)."""
 
@@ -72,7 +121,7 @@ class BackendSnapshot:
     pose_map_odom: np.ndarray
     keyframe_ids: np.ndarray  # (K,)
     poses_map_base: np.ndarray  # (K, 4, 4)
-    landmark_ids: np.ndarray  # (M,)
+    landmark_ids: np.ndarray  # (M,) (refreshed at most every landmarks_period_s)
     landmarks_map: np.ndarray  # (M, 3)
     loops: tuple[tuple[int, int], ...]
     stats: dict
@@ -81,6 +130,11 @@ class BackendSnapshot:
     loops_added: tuple[tuple[int, int], ...] = ()  # loops accepted in this batch
     errors: tuple[str, ...] = ()  # rejected inputs of this batch, one line each
     batch_ms: float = 0.0
+    localized: bool = True  # False while relocalizing after an odometry break
+    relocalizing: bool = False  # a relocalization is under way (tracking lost or a break)
+    relocalized: tuple[Relocalized, ...] = ()  # in this batch
+    held: tuple[int, ...] = ()  # keyframes of this batch held out of the graph (not located)
+    latest_covariance: np.ndarray | None = None  # (6, 6) marginal of latest_kf, GTSAM order
 
 
 @dataclass
@@ -95,21 +149,34 @@ class BackendThread:
 
     def __init__(self, backend: Backend, loop_detector: LoopDetector | None = None,
                  max_queue: int = 64,
-                 on_snapshot: Callable[[BackendSnapshot], None] | None = None) -> None:
+                 on_snapshot: Callable[[BackendSnapshot], None] | None = None,
+                 reloc_params: RelocalizationParams | None = None,
+                 landmarks_period_s: float = 1.0) -> None:
         self.backend = backend
+        self.landmarks_period_s = landmarks_period_s
+        self._landmarks_taken = (-math.inf, np.zeros(0, np.int64), np.zeros((0, 3)))
         self.loop_detector = loop_detector
         self.on_snapshot = on_snapshot
+        self.reloc_params = reloc_params or RelocalizationParams()
+        # relocalization state (worker only): None, or (odometry broken, newest map keyframe
+        # to match against), the candidate awaiting confirmation, landmarks of held keyframes
+        self._reloc: tuple[bool, int | None] | None = None
+        self._reloc_candidate: tuple[np.ndarray, np.ndarray, int] | None = None
+        self._orphans: dict[int, np.ndarray] = {}
+        self._reloc_queries = 0
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._done = threading.Condition()  # guards _unfinished
+        self._unfinished = 0  # items submitted and not yet done (their snapshot out)
         self._thread: threading.Thread | None = None
         self.counts = {"submitted": 0, "dropped_queue_full": 0, "rejected": 0, "errors": 0,
-                       "loops_detected": 0, "loops_accepted": 0, "loops_rejected": 0}
+                       "loops_detected": 0, "loops_accepted": 0, "loops_rejected": 0,
+                       "reloc_queries": 0, "reloc_found": 0, "relocalized": 0,
+                       "reloc_rejected": 0, "held": 0}
         self.loop_decisions: list[tuple[LoopDetection, LoopDecision]] = []
         self.last_error: str = ""
-        self._snapshot = self._make_snapshot(0, (), (), (), 0.0)
+        self._snapshot = self._make_snapshot(0, (), (), (), 0.0, (), ())
 
     # ------------------------------------------------------------------ life
 
@@ -138,6 +205,13 @@ class BackendThread:
     def submit_keyframe(self, kf: KeyframeInput) -> bool:
         """Queue a keyframe; never blocks. False (counted) when the queue is full."""
         return self._put(kf)
+
+    def start_relocalization(self, odometry_broken: bool) -> bool:
+        """Locate the next keyframes in the map (see the module doc): ``odometry_broken``
+        after a lift or at the start of a session on a loaded map (keyframes are held until
+        located), else after tracking was lost (keyframes go on, on the odometry). Queued in
+        order with the keyframes; never blocks (False when the queue is full)."""
+        return self._put(_StartRelocalization(bool(odometry_broken)))
 
     def call(self, fn: Callable[[Backend], Any]) -> Future:
         """Run ``fn(backend)`` on the worker; its result (or exception) in the future."""
@@ -180,22 +254,21 @@ class BackendThread:
             return None
 
     def _put(self, item: object) -> bool:
-        try:
-            self._idle.clear()
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.counts["dropped_queue_full"] += 1
-            return False
+        with self._done:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self.counts["dropped_queue_full"] += 1
+                return False
+            self._unfinished += 1
         self.counts["submitted"] += 1
         return True
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
-        """Until everything queued is done (tests, evaluation, shutdown)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._queue.empty() and self._idle.wait(0.01) and self._queue.empty():
-                return True
-        return False
+        """Until everything queued is done and its snapshot is out (tests, evaluation,
+        shutdown); False after ``timeout_s``."""
+        with self._done:
+            return self._done.wait_for(lambda: self._unfinished == 0, timeout_s)
 
     # ------------------------------------------------------------------ out
 
@@ -210,7 +283,6 @@ class BackendThread:
             try:
                 first = self._queue.get(timeout=0.05)
             except queue.Empty:
-                self._idle.set()
                 if self._stop.is_set():
                     return
                 continue
@@ -220,15 +292,20 @@ class BackendThread:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._process(batch)
-            if self._queue.empty():
-                self._idle.set()
+            try:
+                self._process(batch)
+            finally:
+                with self._done:
+                    self._unfinished -= len(batch)
+                    self._done.notify_all()
 
     def _process(self, batch: list) -> None:
         tick = time.perf_counter()
         culled: list[CulledKeyframe] = []
         loops: list[tuple[int, int]] = []
         errors: list[str] = []
+        relocalized: list[Relocalized] = []
+        held: list[int] = []
         for item in batch:
             if isinstance(item, _Call):
                 try:
@@ -236,8 +313,21 @@ class BackendThread:
                 except Exception as exc:  # the caller gets it through the future
                     item.future.set_exception(exc)
                 continue
+            if isinstance(item, _StartRelocalization):
+                self._begin_relocalization(item.odometry_broken)
+                continue
             try:
-                update = self._add(item)
+                reloc = self._locate(item)
+                if self._reloc is not None and self._reloc[0] and not self._confirmed(
+                        item, reloc):
+                    self._hold(item)
+                    held.append(item.kf_id)
+                    continue
+                if reloc is not None and self._reloc is not None and self._reloc[0]:
+                    self.backend.set_map_odom(reloc.pose_map_base
+                                              @ se3.inverse(np.asarray(item.pose_odom_base)))
+                    item = replace(item, odom_valid=False)
+                update = self._add(self._adopt_orphans(item))
             except BackendInputError as exc:
                 self.counts["rejected"] += 1
                 errors.append(f"keyframe {item.kf_id}: {exc}")
@@ -248,11 +338,18 @@ class BackendThread:
                 errors.append(f"keyframe {item.kf_id}: {self.last_error}")
                 continue
             culled.extend(update.culled)
+            event = self._relocalized(item, reloc) if reloc is not None else None
+            if event is not None:
+                relocalized.append(event)
+                loops.append((event.matched_kf, event.kf_id))
+                self._remember(item)
+                continue
             loop = self._detect_loop(item)
             if loop is not None:
                 loops.append(loop)
         snap = self._make_snapshot(self._snapshot.seq + 1, tuple(culled), tuple(loops),
-                                   tuple(errors), (time.perf_counter() - tick) * 1e3)
+                                   tuple(errors), (time.perf_counter() - tick) * 1e3,
+                                   tuple(relocalized), tuple(held))
         with self._lock:
             self._snapshot = snap
         if self.on_snapshot is not None:
@@ -270,6 +367,118 @@ class BackendThread:
             for c in update.culled:
                 self.loop_detector.remove_keyframe(c.kf_id)
         return update
+
+    # ------------------------------------------------------------------ relocalization
+
+    def _begin_relocalization(self, odometry_broken: bool) -> None:
+        if self.loop_detector is None:
+            return  # nothing to locate with: the graph goes on on the odometry
+        broken = odometry_broken or (self._reloc is not None and self._reloc[0])
+        newest = self.backend.latest_keyframe
+        if self._reloc is not None:  # already under way: keep matching the older map
+            newest = self._reloc[1]
+        self._reloc = (broken, newest)
+        self._reloc_candidate = None
+        self._reloc_queries = 0
+
+    def _locate(self, kf: KeyframeInput) -> Relocalization | None:
+        det = self.loop_detector
+        if self._reloc is None or det is None or kf.descriptors is None \
+                or kf.keypoints_px is None or self._reloc[1] is None:
+            return None
+        self.counts["reloc_queries"] += 1
+        self._reloc_queries += 1
+        if not self._reloc[0] and self._reloc_queries > self.reloc_params.give_up_after:
+            self._reloc = None  # new ground after the loss: ordinary loop closure takes over
+            return None
+        found = det.relocalize(kf.keypoints_px, kf.descriptors, self._landmarks,
+                               max_kf_id=self._reloc[1])
+        if found is not None:
+            self.counts["reloc_found"] += 1
+        return found
+
+    def _confirmed(self, kf: KeyframeInput, reloc: Relocalization | None) -> bool:
+        """After a break: do ``confirmations`` consecutive located keyframes agree on where
+        odometry's origin lies in the map?"""
+        if reloc is None:
+            self._reloc_candidate = None
+            return False
+        p = self.reloc_params
+        T_odom_base = np.asarray(kf.pose_odom_base, dtype=float)
+        map_odom = reloc.pose_map_base @ se3.inverse(T_odom_base)
+        previous = self._reloc_candidate
+        count = 1
+        if previous is not None:
+            prev_map_odom, prev_odom_base, prev_count = previous
+            travelled = float(np.linalg.norm((se3.inverse(prev_odom_base) @ T_odom_base)[:3, 3]))
+            diff = se3.inverse(prev_map_odom) @ map_odom
+            if (np.linalg.norm(diff[:2, 3]) <= p.agree_m + 0.02 * travelled
+                    and se3.rotation_angle_rad(diff) <= p.agree_rad):
+                count = prev_count + 1
+            else:
+                self.counts["reloc_rejected"] += 1
+        self._reloc_candidate = (map_odom, T_odom_base, count)
+        return count >= p.confirmations
+
+    def _relocalized(self, kf: KeyframeInput, reloc: Relocalization) -> Relocalized | None:
+        """The located keyframe is in the graph: tie it to the keyframe it matched."""
+        assert self._reloc is not None and self.loop_detector is not None
+        broken = self._reloc[0]
+        be = self.backend
+        info = self.loop_detector.information(reloc.inliers)
+        pose_a_b = np.eye(4)
+        try:
+            pose_a_b = se3.inverse(be.pose(reloc.kf_id)) @ reloc.pose_map_base
+            decision = be.add_loop(reloc.kf_id, kf.kf_id, pose_a_b, info)
+        except (BackendInputError, KeyError) as exc:  # the matched keyframe was culled
+            decision = LoopDecision(False, str(exc), math.nan, math.nan, math.nan)
+        self.loop_decisions.append(
+            (LoopDetection(reloc.kf_id, kf.kf_id, pose_a_b, info, reloc.inliers, 0.0), decision))
+        if not decision.accepted:
+            self.counts["reloc_rejected"] += 1
+            return None
+        self._reloc = None
+        self._reloc_candidate = None
+        self.counts["relocalized"] += 1
+        return Relocalized(kf.kf_id, reloc.kf_id, kf.t_s, reloc.inliers, broken,
+                           reloc.pose_map_base.copy())
+
+    def _remember(self, kf: KeyframeInput) -> None:
+        """A keyframe that relocalized goes into the place database without a loop query."""
+        det = self.loop_detector
+        if det is not None and kf.descriptors is not None:
+            det.add_keyframe(kf.kf_id, kf.t_s, kf.descriptors)
+
+    def _hold(self, kf: KeyframeInput) -> None:
+        """Keep a keyframe that could not be located out of the graph; keep its new
+        landmarks' descriptors for the keyframe that will see them again."""
+        self.counts["held"] += 1
+        if kf.new_landmark_ids is None or kf.new_descriptors is None:
+            return
+        for j, d in zip(np.asarray(kf.new_landmark_ids).tolist(),
+                        np.asarray(kf.new_descriptors, dtype=np.uint8), strict=True):
+            self._orphans[int(j)] = d.copy()
+        while len(self._orphans) > MAX_ORPHANS:
+            del self._orphans[next(iter(self._orphans))]
+
+    def _adopt_orphans(self, kf: KeyframeInput) -> KeyframeInput:
+        """Observations of landmarks born in held keyframes become new landmarks here."""
+        if not self._orphans:
+            return kf
+        ids = np.asarray(kf.landmark_ids, dtype=np.int64).reshape(-1)
+        known = self.backend.landmarks
+        adopt = [j for j in ids.tolist() if j in self._orphans and j not in known]
+        if not adopt:
+            return kf
+        new_ids = (np.zeros(0, np.int64) if kf.new_landmark_ids is None
+                   else np.asarray(kf.new_landmark_ids, dtype=np.int64).reshape(-1))
+        new_desc = (np.zeros((len(new_ids), 32), np.uint8) if kf.new_descriptors is None
+                    else np.asarray(kf.new_descriptors, dtype=np.uint8).reshape(-1, 32))
+        extra = np.array([self._orphans.pop(j) for j in adopt], dtype=np.uint8).reshape(-1, 32)
+        return replace(kf, new_landmark_ids=np.concatenate([new_ids, np.array(adopt, np.int64)]),
+                       new_descriptors=np.vstack([new_desc, extra]), new_points_map=None)
+
+    # ------------------------------------------------------------------ loops
 
     def _detect_loop(self, kf: KeyframeInput) -> tuple[int, int] | None:
         det = self.loop_detector
@@ -293,12 +502,27 @@ class BackendThread:
         return None
 
     def _make_snapshot(self, seq: int, culled: tuple, loops: tuple, errors: tuple,
-                       ms: float) -> BackendSnapshot:
+                       ms: float, relocalized: tuple, held: tuple) -> BackendSnapshot:
         be = self.backend
         ids, poses = be.optimized_poses()
-        lm_ids, pts = be.landmarks_in_graph()
+        # the landmarks (for rviz) at most every landmarks_period_s: a full estimate of the
+        # map costs more than a keyframe's update
+        taken, lm_ids, pts = self._landmarks_taken
+        now = time.monotonic()
+        if now - taken >= self.landmarks_period_s:
+            lm_ids, pts = be.landmarks_in_graph()
+            self._landmarks_taken = (now, lm_ids, pts)
         latest = be.latest_keyframe
+        cov = None
+        if latest is not None and seq > 0:
+            try:
+                cov = be.marginal_covariance(latest)
+            except (KeyError, RuntimeError):
+                cov = None
         return BackendSnapshot(
             seq, latest, None if latest is None else be.keyframes[latest].t_s, be.map_odom(),
             ids, poses, lm_ids, pts, tuple(be.loops()),
-            {**be.stats(), **self.counts}, culled, loops, errors, ms)
+            {**be.stats(), **self.counts}, culled, loops, errors, ms,
+            localized=not (self._reloc is not None and self._reloc[0]),
+            relocalizing=self._reloc is not None, relocalized=relocalized, held=held,
+            latest_covariance=cov)

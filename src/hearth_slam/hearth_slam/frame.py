@@ -125,6 +125,10 @@ class MapPoints:
         self.n_found = np.concatenate([self.n_found, np.ones(n, np.int64)])
         return ids
 
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
     def reserve_ids(self, next_id: int) -> None:
         """New points get ids from ``next_id`` on (never lower than ids already given)."""
         self._next_id = max(self._next_id, int(next_id))

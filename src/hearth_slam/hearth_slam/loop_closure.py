@@ -278,15 +278,24 @@ class LoopDetector:
         self.counts["detected"] += 1
         T_b = self.T_base_camera
         pose_a_b = T_b @ result.pose_candidate_query @ se3.inverse(T_b)
-        scale = math.sqrt(p.min_inliers / max(result.inliers, p.min_inliers))
-        sig = np.array([p.loop_rot_sigma_rad] * 3 + [p.loop_trans_sigma_m] * 3) * scale
-        return LoopDetection(result.kf_id, kf_id, pose_a_b, np.diag(1.0 / sig ** 2),
+        return LoopDetection(result.kf_id, kf_id, pose_a_b, self.information(result.inliers),
                              result.inliers, s)
 
+    def information(self, inliers: int) -> np.ndarray:
+        """The 6x6 information (GTSAM order: rotation first) of a loop measured by a PnP
+        with ``inliers`` inliers: ``loop_rot_sigma_rad`` and ``loop_trans_sigma_m`` at
+        ``min_inliers``, shrinking as sqrt(min_inliers / inliers)."""
+        p = self.p
+        scale = math.sqrt(p.min_inliers / max(int(inliers), p.min_inliers))
+        sig = np.array([p.loop_rot_sigma_rad] * 3 + [p.loop_trans_sigma_m] * 3) * scale
+        return np.diag(1.0 / sig ** 2)
+
     def relocalize(self, keypoints_px: np.ndarray, descriptors: np.ndarray,
-                   landmarks: LandmarkSource) -> Relocalization | None:
+                   landmarks: LandmarkSource, max_kf_id: int | None = None
+                   ) -> Relocalization | None:
         """The query frame's pose in the map from the best verified keyframe (most inliers
-        among the ``reloc_candidates`` best BoW matches), or None."""
+        among the ``reloc_candidates`` best BoW matches; only keyframes up to ``max_kf_id``
+        when given: the map as it was before tracking was lost), or None."""
         p = self.p
         kps = np.asarray(keypoints_px, dtype=float).reshape(-1, 2)
         desc = np.asarray(descriptors, dtype=np.uint8).reshape(-1, 32)
@@ -295,7 +304,7 @@ class LoopDetector:
         bow = self.vocabulary.bow(desc)
         best: PnPResult | None = None
         best_data: KeyframeLandmarks | None = None
-        for cand, _ in self.db.query(bow, max_results=p.reloc_candidates,
+        for cand, _ in self.db.query(bow, max_results=p.reloc_candidates, max_kf_id=max_kf_id,
                                      min_score=p.min_score):
             data = landmarks(cand)
             if data is None:

@@ -125,6 +125,8 @@ class VisualOdometry:
         self.new_keyframes: deque[Keyframe] = deque(maxlen=200)
         self.frames_lost = 0  # consecutive frames not tracked
         self._next_kf_id = 0  # unique over resets
+        self.last_frame: Frame | None = None  # the latest pair's features (relocalization)
+        self._keyframe_requested = False
         self.reset()
 
     def reset(self, T_world_base: np.ndarray | None = None) -> None:
@@ -149,6 +151,7 @@ class VisualOdometry:
         dt = None if self._prev_t_s is None else t_s - self._prev_t_s
         T_pred = predict_pose(self._T_world_cam, self._camera_motion(prior_T_prevbase_base, dt))
         frame = self.make_frame(left_image, right_image, t_s)
+        self.last_frame = frame
 
         n_matches = 0
         if self.state is TrackingState.TRACKING:
@@ -173,6 +176,15 @@ class VisualOdometry:
         so that ids never collide with the back end's."""
         self._next_kf_id = max(self._next_kf_id, int(keyframe_id))
         self.points.reserve_ids(int(point_id))
+
+    def next_ids(self) -> tuple[int, int]:
+        """(keyframe id, map point id) the next ones will get."""
+        return self._next_kf_id, self.points.next_id
+
+    def request_keyframe(self) -> None:
+        """Make the next tracked frame a keyframe (the back end wants a view to relocalize
+        with)."""
+        self._keyframe_requested = True
 
     def pop_keyframes(self) -> list[Keyframe]:
         """The keyframes made since the last call (the back end's input), oldest first."""
@@ -277,6 +289,8 @@ class VisualOdometry:
         p = self.params
         kf = self.keyframes[-1]
         n = estimate.n_inliers
+        if self._keyframe_requested:
+            return True
         if n < p.keyframe_min_tracked or n < p.keyframe_min_tracked_ratio * self._kf_tracked:
             return True
         if frame.t_s - kf.t_s >= p.keyframe_max_interval_s:
@@ -297,6 +311,7 @@ class VisualOdometry:
         p = self.params
         kf_id = self._next_kf_id
         self._next_kf_id += 1
+        self._keyframe_requested = False
         tracked = frame.point_ids >= 0
         rows = self.points.rows_of(frame.point_ids[tracked])
         self.points.last_seen_keyframe[rows[rows >= 0]] = kf_id

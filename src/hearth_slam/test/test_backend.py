@@ -243,6 +243,9 @@ def test_an_indeterminate_system_is_rebuilt_without_the_landmark_gtsam_names(cam
         def __init__(self, isam):
             self.isam = isam
 
+        def __getattr__(self, name):  # estimates are read as before
+            return getattr(self.isam, name)
+
         def update(self, *args):
             raise RuntimeError(f"Indeterminate linear system detected while working near "
                                f"variable 7782220156096222343 (Symbol: l{victim}).")

@@ -28,7 +28,8 @@ def as_input(k, **kw):
 
 def test_snapshots_carry_the_optimised_poses_and_map_odom(camera, keyframes):
     seen = []
-    with BackendThread(Backend(camera), max_queue=100, on_snapshot=seen.append) as worker:
+    with BackendThread(Backend(camera), max_queue=100, on_snapshot=seen.append,
+                       landmarks_period_s=0.0) as worker:  # landmarks in every snapshot
         first = worker.snapshot()
         assert first.seq == 0 and first.latest_kf is None
         assert first.pose_map_odom == pytest.approx(np.eye(4))

@@ -1,4 +1,5 @@
-"""The slam node over real rclpy and DDS: /slam/pose = initial map->odom ∘ /odom, TF map->odom."""
+"""The slam node over real rclpy and DDS without images: /slam/pose = the initial map->odom ∘
+/odom, TF map->odom, /initialpose, parameters, the save service."""
 
 import math
 
@@ -10,12 +11,22 @@ from rclpy.parameter import Parameter
 
 from hearth_common.config import ConfigError
 from hearth_common.frames import FrameBuffer, TransformError
-from hearth_common.msg_conversions import quaternion_msg_to_yaw, yaw_to_quaternion_msg
+from hearth_common.msg_conversions import (
+    quaternion_msg_to_yaw,
+    stamp_to_ns,
+    yaw_to_quaternion_msg,
+)
 from hearth_common.testing import ros_context, spin_until
-from hearth_slam.map_odom import compose
 from hearth_slam.slam_node import SlamNode
 
 INITIAL = (1.0, -2.0, 0.5)
+
+
+def compose(a, b):
+    """Planar ``a ∘ b``: pose b (in frame a) in a's parent frame."""
+    c, s = math.cos(a[2]), math.sin(a[2])
+    return (a[0] + c * b[0] - s * b[1], a[1] + s * b[0] + c * b[1],
+            math.atan2(math.sin(a[2] + b[2]), math.cos(a[2] + b[2])))
 
 
 def _odom(probe, x, y, yaw, stamp_ns, frame="odom"):
@@ -74,14 +85,14 @@ def test_slam_pose_is_initial_map_odom_composed_with_odometry_and_tf_is_publishe
             assert tf_known() == pytest.approx(INITIAL)
 
             # Bad input is dropped, never raised: NaN, wrong frame, stamps going back.
-            n = len(poses)
             pub.publish(_odom(probe, math.nan, 0.0, 0.0, stamp[0] + 1))
             pub.publish(_odom(probe, 0.0, 0.0, 0.0, stamp[0] + 2, frame="map"))
             pub.publish(_odom(probe, 0.0, 0.0, 0.0, stamp[0] - 500_000_000))
             assert spin_until(
                 [node, probe], lambda: node.counts["odom_rejected"] >= 3, timeout_s=5.0
             )
-            assert len(poses) == n
+            bad = {stamp[0] + 1, stamp[0] + 2, stamp[0] - 500_000_000}
+            assert not [p for p in poses if stamp_to_ns(p.header.stamp) in bad]
         finally:
             frames.close()
             node.destroy_node()
@@ -131,3 +142,21 @@ def test_initial_pose_reanchors_map_to_odom_so_the_robot_is_where_it_was_put():
         assert abs(last.position.x - 3.2) < 1e-6
         node.destroy_node()
         probe.destroy_node()
+
+
+def test_save_map_without_a_map_folder_says_why_and_the_graph_is_not_needed():
+    from std_srvs.srv import Trigger
+
+    with ros_context() as ctx:
+        node = SlamNode(context=ctx)  # the dataclass default: map_dir empty
+        probe = Node("probe", context=ctx)
+        client = probe.create_client(Trigger, "/slam/save_map")
+        try:
+            assert spin_until([node, probe], client.service_is_ready, timeout_s=10.0)
+            future = client.call_async(Trigger.Request())
+            assert spin_until([node, probe], future.done, timeout_s=10.0)
+            assert not future.result().success
+            assert "map_dir is empty" in future.result().message
+        finally:
+            node.destroy_node()
+            probe.destroy_node()
