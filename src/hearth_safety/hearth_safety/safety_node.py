@@ -329,7 +329,22 @@ class SafetyNode(Node):
             gone = marker("safety/sweep", Marker.LINE_LIST, 0.005)
             gone.id, gone.action = k, Marker.DELETE
             markers.append(gone)
+
+        # the mode as text above the robot: rviz has no display for /safety/state itself
+        text = marker("safety/state", Marker.TEXT_VIEW_FACING, 0.12)
+        text.pose.position.z = 0.6
+        text.text = out.mode.value + (f": {out.reason}" if out.reason else "")
+        text.color = _STATE_COLORS.get(out.mode.value, ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
+        markers.append(text)
         return MarkerArray(markers=markers)
+
+
+_STATE_COLORS = {  # the text of /safety/markers' "safety/state" per mode
+    "nominal": ColorRGBA(r=0.2, g=0.8, b=0.2, a=1.0),
+    "slowing": ColorRGBA(r=1.0, g=0.8, b=0.0, a=1.0),
+    "stopped": ColorRGBA(r=1.0, g=0.1, b=0.1, a=1.0),
+    "stale": ColorRGBA(r=0.6, g=0.6, b=0.6, a=1.0),
+}
 
 
 def _num(value: float, fmt: str = "{:.3f}") -> str:

@@ -15,7 +15,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from safety_harness import CAMERA
 from sensor_msgs.msg import CameraInfo, Image
-from visualization_msgs.msg import MarkerArray
+from visualization_msgs.msg import Marker, MarkerArray
 
 from hearth_common.config import ConfigError
 from hearth_common.msg_conversions import ns_to_stamp
@@ -144,7 +144,9 @@ def test_cmd_vel_follows_the_command_on_a_clear_floor_per_depth_frame(running):
     assert max(np.diff(speeds)) <= 1.0 * 0.25
     assert spin.until(lambda: bool(robot.markers), timeout_s=5.0)
     names = {m.ns for m in robot.markers[-1].markers}
-    assert {"safety/map", "safety/map_border", "safety/sweep"} <= names
+    assert {"safety/map", "safety/map_border", "safety/sweep", "safety/state"} <= names
+    text = next(m for m in robot.markers[-1].markers if m.ns == "safety/state")
+    assert text.type == Marker.TEXT_VIEW_FACING and text.text.startswith(s["mode"])
 
 
 def test_a_box_in_the_path_stops_the_robot_and_is_drawn(running):
