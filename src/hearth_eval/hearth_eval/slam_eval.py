@@ -20,9 +20,11 @@ ground truth.
        RPE per metre (1 m and 10 m stretches, online), end-point drift, loop closures
        accepted and false (each loop's measured relative pose against the truth), tracking
        lost time; the /map grid against the home.
-   (b) the same tour with the lights dimming to darkness for 20 s: the error through the dark
-       (the odometry carries the pose), and how long after the lights came back it
-       relocalized.
+   (b) the same tour with the lights dimming to darkness for 20 s (the home's lights only:
+       the robot's IR illuminator comes on in the dark, as the simulator has it): the error
+       through the dark, tracking lost, how long after the lights came back it relocalized.
+   (b') the same with the illuminator off too (black images: the front end is lost, the
+       odometry carries the pose, relocalization after the lights).
    (c) the next day (furniture moved), a new session on the map saved by (a): the time from
        the start to the relocalization, its error, and the ATE after it.
 
@@ -211,8 +213,10 @@ def make_system(rec: Recording, loop_closure: bool):
     return system
 
 
-def run_slam(rec: Recording, system, anchor: bool, label: str, progress=print) -> dict:
-    """Feed the recording to the system; per pair: the online pose and state."""
+def run_slam(rec: Recording, system, anchor: bool, label: str, progress=print,
+             map_at: tuple[int, ...] = ()) -> dict:
+    """Feed the recording to the system; per pair: the online pose and state; the map's
+    size (``SlamSystem.map_size``) after the pairs in ``map_at`` and at the end."""
     odo_t, odo = fused_odometry(rec)
     t_ns = rec["stereo_t_ns"]
     T_odom = odometry_at(t_ns, odo_t, odo)
@@ -222,6 +226,7 @@ def run_slam(rec: Recording, system, anchor: bool, label: str, progress=print) -
         system.set_initial_pose(truth[0], T_odom[0])
     online = np.zeros((len(t_ns), 4, 4))
     states, localized, ms = [], [], []
+    sizes: dict[int, dict] = {}
     tof_t = rec["tof_t_ns"]
     ti = 0
     wall0 = time.perf_counter()
@@ -237,15 +242,19 @@ def run_slam(rec: Recording, system, anchor: bool, label: str, progress=print) -
         online[k] = r.pose_map_base
         states.append(r.vo.state.value)
         localized.append(r.localized)
+        if k in map_at:
+            system.update_occupancy()
+            sizes[k] = system.map_size()
         if k % 500 == 0 or k == len(t_ns) - 1:
             system.update_occupancy()
             s = system.status()
             progress(f"  {label}: pair {k + 1}/{len(t_ns)}, {s['keyframes_in_graph']} keyframes,"
                      f" {s['loops']} loops, {time.perf_counter() - wall0:.0f} s")
     system.update_occupancy()
+    sizes[len(t_ns) - 1] = system.map_size()
     return {"online": online, "T_odom": T_odom, "states": np.array(states),
             "localized": np.array(localized), "ms": np.array(ms),
-            "wall_s": time.perf_counter() - wall0}
+            "wall_s": time.perf_counter() - wall0, "map_sizes": sizes}
 
 
 def truth_lookup(system, rec: Recording, first_kf: int = 0):
@@ -282,6 +291,8 @@ def figures(rec: Recording, system, run: dict, t0_index: int = 0, truth_of=None,
     end_err = float(np.linalg.norm(online[-1][:2, 3] - tr[-1][:2, 3]))
     stats = system.snapshot.stats
     back_ms = [d.update_ms for _, d in system.backend.loop_decisions if d.accepted]
+    refine_ms = [d.refine_ms for _, d in system.backend.loop_decisions
+                 if d.accepted and d.refine_ms > 0.0]
     return {
         "pairs": len(online), "path_m": round(float(dist[-1]), 2),
         "keyframes_in_graph": int(mine.sum()), "keyframes_added": stats.get("keyframes_added"),
@@ -295,9 +306,66 @@ def figures(rec: Recording, system, run: dict, t0_index: int = 0, truth_of=None,
         "tracking_lost_pairs": int(lost.sum()),
         "ms_per_pair_median": round(float(np.median(run["ms"][t0_index:])), 1),
         "ms_per_pair_p95": round(float(np.percentile(run["ms"][t0_index:], 95)), 1),
+        # an accepted loop's first iSAM2 iteration (map->odom goes out after it), and the
+        # further iterations of a large correction (a second map->odom after them)
         "loop_update_ms_median": round(float(np.median(back_ms)), 1) if back_ms else None,
+        "loop_refine_ms_median": round(float(np.median(refine_ms)), 1) if refine_ms
+        else None,
+        "loops_refined": len(refine_ms),
         "wall_s": round(run["wall_s"], 1),
     }
+
+
+def new_ground_end(t_s: np.ndarray, truth: np.ndarray, min_gap_s: float = 20.0,
+                   radius_m: float = 0.5, turn_deg: float = 45.0) -> int:
+    """The last pair on new ground: no pose at least ``min_gap_s`` earlier lies within
+    ``radius_m`` and ``turn_deg`` of it (the drive after it only revisits)."""
+    xy = truth[:, :2, 3]
+    yaw = np.arctan2(truth[:, 1, 0], truth[:, 0, 0])
+    new = np.ones(len(t_s), dtype=bool)
+    for i in range(len(t_s)):
+        old = t_s < t_s[i] - min_gap_s
+        if old.any():
+            turn = np.abs(np.angle(np.exp(1j * (yaw[old] - yaw[i]))))
+            new[i] = not ((np.linalg.norm(xy[old] - xy[i], axis=1) <= radius_m)
+                          & (turn <= math.radians(turn_deg))).any()
+    return int(np.nonzero(new)[0][-1])
+
+
+def map_figures(rec: Recording, system, run: dict, end_new: int | None) -> dict:
+    """Keyframes created, culled and alive, and the map's size at the end and, when
+    ``end_new`` is given, at the end of new ground (before the revisits) and how much the
+    revisits added."""
+    sizes = run["map_sizes"]
+    last = max(sizes)
+    stats = system.snapshot.stats
+    # created: every keyframe the back end was offered; located only: in a place already
+    # mapped, not added; culled: added, then removed as redundant
+    out = {"keyframes_created": stats.get("keyframes_added", 0)
+           + stats.get("keyframes_skipped", 0),
+           "keyframes_located_only": stats.get("keyframes_skipped"),
+           "keyframes_culled": stats.get("keyframes_culled"),
+           "keyframes_alive": stats.get("keyframes"),
+           "keyframes_fused": stats.get("keyframes_fused"),
+           "landmarks_fused": stats.get("landmarks_fused"),
+           "loop_queries_skipped": stats.get("loop_queries_skipped"),
+           "at_end": sizes[last]}
+    if end_new is not None and end_new in sizes and end_new < last:
+        dist = path_lengths(rec["stereo_pose_world_base"])
+        before, after = sizes[end_new], sizes[last]
+        revisit_m = float(dist[last] - dist[end_new])
+        out["at_end_of_new_ground"] = {"pair": end_new, "path_m": round(float(dist[end_new]), 1),
+                                       **before}
+        out["revisits"] = {
+            "path_m": round(revisit_m, 1),
+            **{f"{key}_added": after[key] - before[key]
+               for key in ("keyframes_created", "keyframes_skipped", "keyframes_culled",
+                           "keyframes", "landmarks", "total_bytes")},
+            "bytes_per_m_of_revisit": round((after["total_bytes"] - before["total_bytes"])
+                                            / max(revisit_m, 1e-9)),
+            "bytes_per_m_of_new_ground": round(before["total_bytes"]
+                                               / max(float(dist[end_new]), 1e-9))}
+    return out
 
 
 # ------------------------------------------------------------------------------ sequences
@@ -307,8 +375,10 @@ def sequence_a(rec: Recording, loops: bool, map_path: Path | None, progress) -> 
     """One variant of (a): with loop closure (its map saved to ``map_path``) or without."""
     name = "with loop closure" if loops else "without loop closure"
     system = make_system(rec, loops)
-    run = run_slam(rec, system, True, f"(a) {name}", progress)
+    end_new = new_ground_end(rec["stereo_t_ns"] * 1e-9, rec["stereo_pose_world_base"])
+    run = run_slam(rec, system, True, f"(a) {name}", progress, map_at=(end_new,))
     f = figures(rec, system, run)
+    f["map"] = map_figures(rec, system, run, end_new)
     if loops:
         f["occupancy"] = occupancy_vs_home(system, rec.manifest["scenario"]["home"])
         if map_path is not None:
@@ -332,11 +402,12 @@ def goals_a(w: dict, wo: dict) -> dict:
     }
 
 
-def sequence_b(rec: Recording, progress) -> dict:
+def sequence_b(rec: Recording, progress, label: str = "(b) darkness") -> dict:
     dk = rec.manifest["darkness"]
     system = make_system(rec, True)
-    run = run_slam(rec, system, True, "(b) darkness", progress)
+    run = run_slam(rec, system, True, label, progress)
     f = figures(rec, system, run)
+    f["map"] = map_figures(rec, system, run, None)
     t_s = rec["stereo_t_ns"] * 1e-9
     truth = rec["stereo_pose_world_base"]
     err = np.linalg.norm(run["online"][:, :2, 3] - truth[:, :2, 3], axis=1)
@@ -349,10 +420,13 @@ def sequence_b(rec: Recording, progress) -> dict:
     relocs = [e for e in system.relocalizations if e.t_s >= t_dark0 - dk["dim_s"]]
     loops_after = [(a, b) for a, b in system.loops if system.keyframe_t_s.get(b, 0) >= t_light]
     first_loop_t = min((system.keyframe_t_s[b] for _, b in loops_after), default=None)
-    reloc_t = relocs[0].t_s if relocs else first_loop_t
+    lost_in_dark = bool(len(lost_idx)) and t_s[lost_idx[0]] < t_light
+    # nothing to relocalize from when tracking held through the dark
+    reloc_t = (relocs[0].t_s if relocs else first_loop_t) if lost_in_dark else None
     after = (t_s >= (reloc_t if reloc_t is not None else math.inf))
     f["darkness"] = {
         "dim_start_s": dk["dim_start_s"], "dark_from_s": t_dark0, "lights_back_s": t_light,
+        "tracking_held_through_the_dark": not lost_in_dark,
         "tracking_lost_at_s": round(float(t_s[lost_idx[0]]), 2) if len(lost_idx) else None,
         "tracking_back_at_s": round(float(t_s[back_idx[0]]), 2) if len(back_idx) else None,
         "error_in_the_dark_max_m": round(float(err[in_dark].max()), 4) if in_dark.any()
@@ -411,6 +485,7 @@ def sequence_c(rec: Recording, map_path: Path, progress, tour: Recording | None 
             "heading_error_after_deg_max": round(float(max(yaw_err)), 3),
         })
         f.update(figures(rec, system, run, first, truth_of, first_new))
+        f["map"] = map_figures(rec, system, run, None)
         f["occupancy"] = occupancy_vs_home(system, rec.manifest["scenario"]["home"],
                                            rec.manifest["drive"]["changes"])
     system.close()
@@ -443,8 +518,15 @@ def _job_a(folder: str, loops: bool) -> dict:
     return sequence_a(rec, loops, Path(folder) / "tour.map.npz" if loops else None, _progress)
 
 
-def _job_b(folder: str) -> dict:
-    return sequence_b(Recording.load(Path(folder) / "tour").with_darkness(), _progress)
+def _job_b(folder: str, illuminator: bool) -> dict:
+    try:
+        rec = Recording.load(Path(folder) / "tour").with_darkness(illuminator)
+    except ValueError as exc:  # a recording made before the illuminator-off renders
+        return {"error": str(exc)}
+    label = "(b) darkness" if illuminator else "(b') darkness, illuminator off"
+    out = sequence_b(rec, _progress, label)
+    out["illuminator"] = illuminator
+    return out
 
 
 def _job_c(folder: str) -> dict:
@@ -484,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         record_s = time.perf_counter() - wall0
         a_loop = pool.submit(_job_a, folder, True)
         a_open = pool.submit(_job_a, folder, False)
-        b_job = pool.submit(_job_b, folder)
+        b_job = pool.submit(_job_b, folder, True)
+        b_black = pool.submit(_job_b, folder, False)
         a_with = a_loop.result()  # its saved map is session 2's
         c_job = pool.submit(_job_c, folder)
         result: dict = {
@@ -493,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
             "recorded": recorded,
             "a_tour": {"with_loop_closure": a_with,
                        "without_loop_closure": a_open.result()},
-            "b_darkness": b_job.result(), "c_second_session": c_job.result()}
+            "b_darkness": b_job.result(), "b_darkness_illuminator_off": b_black.result(),
+            "c_second_session": c_job.result()}
     tour_manifest = json.loads((out / "tour" / "manifest.json").read_text())
     result["tour_route_m"] = round(tour_manifest["planned_route_m"], 1)
     result["tour_simulated_s"] = round(tour_manifest["simulated_s"], 1)
@@ -503,19 +587,45 @@ def main(argv: list[str] | None = None) -> int:
                         "total": round(time.perf_counter() - wall0, 1)}
 
     b, c = result["b_darkness"], result["c_second_session"]
+    b_off = result["b_darkness_illuminator_off"]
     for name, f in (("(a) with loop closure", a["with_loop_closure"]),
                     ("(a) without loop closure", a["without_loop_closure"]),
-                    ("(b) darkness", b)):
+                    ("(b) darkness", b), ("(b') illuminator off", b_off)):
+        if "error" in f:
+            print(f"{name:<26} {f['error']}")
+            continue
         k = f["ate_keyframes_final"] or {}
         print(f"{name:<26} path {f['path_m']} m: ATE keyframes {k.get('rmse_m')} m, online "
               f"{f['ate_online']['rmse_m']} m; RPE 1 m {f['rpe_1m'].get('translation_pct')} %, "
               f"10 m {f['rpe_10m'].get('translation_pct')} %; end drift "
               f"{f['end_drift_pct']} %; loops {f['loops']['accepted']} "
               f"(false {f['loops']['false']}); lost {f['tracking_lost_s']} s")
-    d = b["darkness"]
-    print(f"(b) dark {d['dark_from_s']}-{d['lights_back_s']} s: max error in the dark "
-          f"{d['error_in_the_dark_max_m']} m; relocalized {d['relocalized_after_lights_s']} s "
-          f"after the lights (by {d['relocalized_by']})")
+    for name, f in (("(a) with loop closure", a["with_loop_closure"]),
+                    ("(a) without loop closure", a["without_loop_closure"])):
+        m = f["map"]
+        e = m["at_end"]
+        print(f"{name:<26} keyframes created {m['keyframes_created']}, located only "
+              f"{m['keyframes_located_only']}, culled {m['keyframes_culled']}, alive "
+              f"{m['keyframes_alive']}; map {e['landmarks']} landmarks, "
+              f"{e['total_bytes'] / 1e6:.2f} MB ({e['bytes_per_keyframe']} B per keyframe)")
+        if "revisits" in m:
+            n, r = m["at_end_of_new_ground"], m["revisits"]
+            print(f"{'':<26} after {n['path_m']} m (new ground ends): {n['keyframes']} "
+                  f"keyframes, {n['total_bytes'] / 1e6:.2f} MB; the last {r['path_m']} m of "
+                  f"revisits created {r['keyframes_created_added']}, kept "
+                  f"{r['keyframes_added']} keyframes, "
+                  f"{r['total_bytes_added'] / 1e6:.2f} MB ({r['bytes_per_m_of_revisit']} B/m "
+                  f"vs {r['bytes_per_m_of_new_ground']} B/m on new ground)")
+    for name, f in (("(b)", b), ("(b')", b_off)):
+        if "error" in f:
+            continue
+        d = f["darkness"]
+        after = ("tracking held through the dark" if d["tracking_held_through_the_dark"]
+                 else f"relocalized {d['relocalized_after_lights_s']} s after the lights (by "
+                      f"{d['relocalized_by']})")
+        print(f"{name} dark {d['dark_from_s']}-{d['lights_back_s']} s: lost "
+              f"{f['tracking_lost_s']} s, max error in the dark {d['error_in_the_dark_max_m']} "
+              f"m; {after}")
     if c.get("relocalized"):
         print(f"(c) second session: relocalized after {c['relocalized_after_s']} s "
               f"(goal {GOAL_RELOC_S} s: {'met' if c['goal_met'] else 'NOT met'}), error "

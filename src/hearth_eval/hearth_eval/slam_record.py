@@ -12,13 +12,16 @@ records:
 - the ground truth pose of base_link at every image and at 50 Hz.
 
 **Darkness** (``darkness=``): the same drive is recorded once, and the stereo pairs that fall
-in the dimming and dark window are rendered a second time under the dimmed lighting (the
-simulator's ``LightingSchedule``: ceiling lights off, the sun and ambient faded, then
-darkness with the robot's IR illuminator only). The robot drives on the true pose, so the
-dark run's trajectory and every other sensor reading are the lit run's: sequence (b) is
-sequence (a) with those pairs replaced (``Recording.with_darkness``). One simulation, two
-sequences. The robot's IR illuminator is off in the dark too: with it on (the simulator's
-darkness) the front end tracks on its light and nothing is lost; off, the images are black.
+in the dimming and dark window are rendered again under the dimmed lighting (the
+simulator's ``LightingSchedule``): the home's lights go off and the sun and the ambient
+light fade over ``dim_s``, then it is dark for ``dark_s``. Only the home's light changes:
+the robot's own IR illuminator comes on in the dark, as the simulator's darkness has it
+(``dark_*`` arrays; ``Recording.with_darkness()``). The pairs of the dark itself are also
+rendered with the illuminator off (``black_*``; ``with_darkness(illuminator=False)``): a
+failed illuminator or a covered camera, black images, the stress case for "keep the estimate
+through fusion, relocalize after". The robot drives on the true pose, so the dark runs'
+trajectory and every other sensor reading are the lit run's: sequence (b) is sequence (a)
+with those pairs replaced. One simulation, three sequences.
 
 A :class:`Recording` is one folder: ``recording.npz`` (``numpy.savez``, plain arrays, read with
 ``allow_pickle=False``; images uncompressed: noisy images hardly compress and writing is the
@@ -168,15 +171,20 @@ class Recording:
             manifest = json.load(f)
         return cls(arrays, manifest)
 
-    def with_darkness(self) -> Recording:
-        """Sequence (b): the pairs of the dark window replaced by their dark renders."""
-        if "dark_index" not in self.arrays:
-            raise ValueError("this recording has no darkness renders")
+    def with_darkness(self, illuminator: bool = True) -> Recording:
+        """Sequence (b): the pairs of the dimming and dark window replaced by their dark
+        renders, the robot's IR illuminator on in the dark (or off: black images)."""
+        kinds = ("dark",) if illuminator else ("dark", "black")
+        if any(f"{k}_index" not in self.arrays for k in kinds):
+            raise ValueError("this recording has no darkness renders"
+                             + ("" if illuminator else " with the illuminator off"))
         left, right = self["stereo_left"].copy(), self["stereo_right"].copy()
-        idx = self["dark_index"]
-        left[idx], right[idx] = self["dark_left"], self["dark_right"]
+        for k in kinds:
+            idx = self[f"{k}_index"]
+            left[idx], right[idx] = self[f"{k}_left"], self[f"{k}_right"]
         arrays = dict(self.arrays, stereo_left=left, stereo_right=right)
-        return Recording(arrays, dict(self.manifest, lighting="darkness"))
+        return Recording(arrays, dict(self.manifest, lighting="darkness" if illuminator
+                                      else "darkness, illuminator off"))
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -240,8 +248,10 @@ def _densify(points: np.ndarray, step_m: float) -> np.ndarray:
     return np.array(out)
 
 
-def _lighting_at(base, home_lights: list[str], dk: Darkness, t_s: float):
-    """The dimmed lighting of sequence (b) at ``t_s`` (None outside the window)."""
+def _lighting_at(base, home_lights: list[str], dk: Darkness, t_s: float,
+                 illuminator: bool = True):
+    """The dimmed lighting of sequence (b) at ``t_s`` (None outside the window); in the
+    dark, the robot's IR illuminator on or off."""
     from hearth_sim.world.lighting import Darkness as LightDark
     from hearth_sim.world.lighting import LightSwitch
 
@@ -252,8 +262,8 @@ def _lighting_at(base, home_lights: list[str], dk: Darkness, t_s: float):
         f = 1.0 - 0.9 * (t_s - dk.dim_start_s) / max(dk.dim_s, 1e-9)
         return replace(base, switches=base.switches + off, sun_intensity=base.sun_intensity * f,
                        ambient=base.ambient * f)
-    black = LightDark(dk.dim_start_s + dk.dim_s, dk.end_s, ir_on=False)
-    return replace(base, switches=base.switches + off, darkness=(*base.darkness, black))
+    dark = LightDark(dk.dim_start_s + dk.dim_s, dk.end_s, ir_on=illuminator)
+    return replace(base, switches=base.switches + off, darkness=(*base.darkness, dark))
 
 
 def record_drive(scn: Scenario, drive: Drive, darkness: Darkness | None = None,
@@ -291,7 +301,8 @@ def record_drive(scn: Scenario, drive: Drive, darkness: Darkness | None = None,
     every_truth = round(1.0 / (cfg.ground_truth_rate_hz * sim.dt_s))
     rec: dict[str, list] = {k: [] for k in (
         "stereo_t_ns", "stereo_left", "stereo_right", "stereo_truth", "tof_t_ns", "tof_depth",
-        "tof_truth", "imu", "wheels", "truth", "dark_index", "dark_left", "dark_right")}
+        "tof_truth", "imu", "wheels", "truth", "dark_index", "dark_left", "dark_right",
+        "black_index", "black_left", "black_right")}
 
     def pose_of(truth) -> np.ndarray:
         from hearth_slam import se3
@@ -323,10 +334,17 @@ def record_drive(scn: Scenario, drive: Drive, darkness: Darkness | None = None,
                 if dark is not None:  # the same instant, rendered under sequence b's light
                     sim.lighting = dark
                     left, right = sim.render("stereo")
-                    sim.lighting = base_lighting
                     rec["dark_index"].append(len(rec["stereo_t_ns"]) - 1)
                     rec["dark_left"].append(left)
                     rec["dark_right"].append(right)
+                    if f.t_ns / NS >= darkness.dim_start_s + darkness.dim_s:
+                        sim.lighting = _lighting_at(base_lighting, lights, darkness,
+                                                    f.t_ns / NS, illuminator=False)
+                        left, right = sim.render("stereo")
+                        rec["black_index"].append(len(rec["stereo_t_ns"]) - 1)
+                        rec["black_left"].append(left)
+                        rec["black_right"].append(right)
+                    sim.lighting = base_lighting
         return out
 
     def stand(seconds: float) -> None:
@@ -394,10 +412,12 @@ def record_drive(scn: Scenario, drive: Drive, darkness: Darkness | None = None,
             [truth[:, 1:].reshape(-1, 3, 4), np.tile([[[0, 0, 0, 1.0]]], (len(truth), 1, 1))],
             axis=1),
     }
-    if rec["dark_index"]:
-        arrays["dark_index"] = np.array(rec["dark_index"], np.int64)
-        arrays["dark_left"] = np.array(rec["dark_left"], np.uint8).reshape(-1, h, wd)
-        arrays["dark_right"] = np.array(rec["dark_right"], np.uint8).reshape(-1, h, wd)
+    for kind in ("dark", "black"):
+        if rec[f"{kind}_index"]:
+            arrays[f"{kind}_index"] = np.array(rec[f"{kind}_index"], np.int64)
+            arrays[f"{kind}_left"] = np.array(rec[f"{kind}_left"], np.uint8).reshape(-1, h, wd)
+            arrays[f"{kind}_right"] = np.array(rec[f"{kind}_right"], np.uint8).reshape(-1, h,
+                                                                                      wd)
     left_info = camera_info_fields(intr, frames[sim.cameras.stereo_left.name])
     right_info = camera_info_fields(intr, frames[sim.cameras.stereo_right.name],
                                     robot.stereo.baseline_m, right=True)
@@ -414,7 +434,8 @@ def record_drive(scn: Scenario, drive: Drive, darkness: Darkness | None = None,
                   "gyro_full_scale_radps": robot.imu.gyro_full_scale_radps},
         "planned_route_m": route_m, "simulated_s": sim.t_ns / NS, "record_wall_s": wall,
         "counts": {"stereo": len(arrays["stereo_t_ns"]), "tof": len(arrays["tof_t_ns"]),
-                   "imu": len(imu), "wheels": len(wheels), "dark": len(rec["dark_index"])},
+                   "imu": len(imu), "wheels": len(wheels), "dark": len(rec["dark_index"]),
+                   "black": len(rec["black_index"])},
         "render_s": {k: round(v, 2) for k, v in sim.timing_s.items()},
     }
     sim.close()

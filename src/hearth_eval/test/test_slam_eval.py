@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from hearth_eval import eval as eval_cli
-from hearth_eval.slam_eval import ate, rpe, umeyama_se3
-from hearth_eval.slam_record import PurePursuit, load_scenario, odometry_at
+from hearth_eval.slam_eval import ate, new_ground_end, rpe, umeyama_se3
+from hearth_eval.slam_record import PurePursuit, Recording, load_scenario, odometry_at
 
 
 def _pose(x, y, yaw):
@@ -50,6 +50,36 @@ def test_rpe_per_metre_of_a_trajectory_two_percent_too_long():
     # 2 % of the displacement; a stretch round a corner is shorter than its path
     assert 1.85 < r["translation_pct"] <= 2.0
     assert r["rotation_deg_per_m"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_new_ground_ends_where_the_drive_starts_its_second_lap():
+    lap = _square_lap(n=80)  # 16 m, one pose per 0.2 m, 1 s apart
+    two = np.concatenate([lap, lap])
+    t_s = np.arange(len(two), dtype=float)
+    assert new_ground_end(t_s, two) == len(lap) - 1
+    # the same square driven the other way round is new ground (a camera looks ahead)
+    back = np.array([_pose(T[0, 3], T[1, 3], math.atan2(T[1, 0], T[0, 0]) + math.pi)
+                     for T in lap[::-1]])
+    assert new_ground_end(t_s, np.concatenate([lap, back])) == len(two) - 1
+
+
+def test_the_dark_replaces_its_pairs_with_the_illuminator_on_or_off():
+    lit = np.full((6, 2, 3), 100, np.uint8)
+    rec = Recording({"stereo_left": lit, "stereo_right": lit.copy(),
+                     "dark_index": np.array([2, 3, 4]), "dark_left": np.full((3, 2, 3), 30,
+                                                                             np.uint8),
+                     "dark_right": np.full((3, 2, 3), 30, np.uint8),
+                     "black_index": np.array([3, 4]), "black_left": np.zeros((2, 2, 3),
+                                                                             np.uint8),
+                     "black_right": np.zeros((2, 2, 3), np.uint8)})
+    ir = rec.with_darkness()
+    assert [int(im.max()) for im in ir["stereo_left"]] == [100, 100, 30, 30, 30, 100]
+    black = rec.with_darkness(illuminator=False)
+    assert [int(im.max()) for im in black["stereo_right"]] == [100, 100, 30, 0, 0, 100]
+    assert rec["stereo_left"].max() == 100  # the lit recording is left as it was
+    with pytest.raises(ValueError, match="illuminator off"):
+        Recording({k: v for k, v in rec.arrays.items() if not k.startswith("black")}
+                  ).with_darkness(illuminator=False)
 
 
 def test_odometry_is_interpolated_at_the_image_stamps_across_the_yaw_wrap():

@@ -39,11 +39,13 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import gtsam
 import numpy as np
 from gtsam.symbol_shorthand import L, X
 
 from hearth_slam import se3
+from hearth_slam.features import best_two, hamming, pairs_in_band, unique_by_target
 
 
 class BackendInputError(ValueError):
@@ -150,6 +152,36 @@ class BackendParams:
     cull_min_other_observers: int = 3  # ... seen by at least this many other keyframes
     cull_min_age_keyframes: int = 4  # the newest keyframes are never culled
     cull_min_landmarks: int = 10  # a keyframe seeing fewer is kept (featureless stretch)
+    # ... or when this share of its landmarks is seen by two keyframes of an earlier visit
+    # (a place already mapped: the newer keyframe goes, the older ones hold the place)
+    cull_mapped_fraction: float = 0.5
+    # finding an earlier visit's landmarks again: a keyframe's observations of young
+    # landmarks that match, by projection, landmarks of nearby keyframes added at least
+    # fuse_min_age_keyframes earlier become observations of those (their duplicates go)
+    fuse: bool = True
+    fuse_min_age_keyframes: int = 15
+    fuse_radius_m: float = 1.5  # source keyframes within this of the first guess ...
+    fuse_max_turn_rad: float = math.radians(40.0)  # ... heading within this of it
+    fuse_source_keyframes: int = 8  # the nearest this many
+    fuse_window_px: float = 15.0  # |(uL, uR, v) - projection| per axis (2 deg: 14 px)
+    fuse_max_hamming: int = 50
+    fuse_ratio: float = 0.8  # best / second-best Hamming distance within the window
+    fuse_min_matches: int = 20  # fewer verified matches: nothing is fused
+    fuse_max_correction_m: float = 0.05  # the PnP pose of the matches vs the first guess:
+    fuse_max_correction_rad: float = math.radians(2.0)  # farther is a loop's job, not ours
+    fuse_reprojection_sigmas: float = 3.0  # inliers at the PnP pose, x the row's sigma
+    alias_max_age_keyframes: int = 30  # a fused id the front end has not sent for this long
+    # a place already mapped: a keyframe whose rows match at least mapped_min_matches and
+    # mapped_min_fraction of them the map's landmarks only locates the robot (it is not
+    # added) unless the last keyframe in the graph is this far behind (one in so many metres
+    # keeps the trajectory tied to the map). (The map keeps about a third of what a view
+    # shows, the landmarks two keyframes saw: a revisit matches 20-40 % of its rows.)
+    skip_mapped_keyframes: bool = True
+    mapped_min_matches: int = 50
+    mapped_min_fraction: float = 0.15
+    mapped_keyframe_spacing_m: float = 1.0
+    mapped_keyframe_spacing_rad: float = math.radians(30.0)
+    mapped_keyframe_max_s: float = 10.0
     # loops: the correction a loop implies must fit the drift odometry allows
     loop_gate_m: float = 0.3
     loop_gate_per_m: float = 0.05
@@ -170,8 +202,11 @@ class BackendParams:
                 raise ValueError(f"BackendParams.{key} must be finite and >= 0, got {value}")
         if self.min_keyframes_per_landmark < 1:
             raise ValueError("BackendParams.min_keyframes_per_landmark must be >= 1")
-        if not 0.0 < self.cull_redundant_fraction <= 1.0:
-            raise ValueError("BackendParams.cull_redundant_fraction must be in (0, 1]")
+        for key in ("cull_redundant_fraction", "cull_mapped_fraction"):
+            if not 0.0 < getattr(self, key) <= 1.0:
+                raise ValueError(f"BackendParams.{key} must be in (0, 1]")
+        if self.fuse_min_matches < 6 or self.fuse_source_keyframes < 1:
+            raise ValueError("BackendParams: fuse_min_matches >= 6, fuse_source_keyframes >= 1")
         for key in ("pixel_sigma_px", "huber_k", "prior_sigma_m", "prior_sigma_rad",
                     "odom_sigma_m", "odom_yaw_sigma_rad", "odom_z_sigma_m",
                     "odom_tilt_sigma_rad"):
@@ -202,6 +237,8 @@ class KeyframeUpdate:
     landmarks_removed: int
     culled: tuple[CulledKeyframe, ...]
     update_ms: float
+    landmarks_fused: int = 0  # observations that found an earlier visit's landmark
+    skipped: bool = False  # a place already mapped: located, not added (and in ``culled``)
 
 
 @dataclass(frozen=True)
@@ -224,6 +261,8 @@ class LoopDecision:
     correction_rad: float
     path_m: float  # odometry distance between the two keyframes
     update_ms: float = 0.0
+    refine_iterations: int = 0  # iSAM2 iterations still to run (``Backend.refine``)
+    refine_ms: float = 0.0  # what they took, when run
 
 
 # ------------------------------------------------------------------------------ bookkeeping
@@ -237,6 +276,9 @@ class _Keyframe:
     path_m: float  # odometry distance travelled since the first keyframe
     turn_rad: float  # odometry |yaw| turned since the first keyframe
     segment: int  # odometry segment: increments at every odometry break
+    added: int = -(10 ** 9)  # the back end's clock (keyframes offered) when added (loaded:
+    # long ago)
+    fused: int = 0  # landmarks of an earlier visit it found again
     prior_factor: int | None = None
     in_loop: bool = False
     stereo_factors: dict[int, int] = field(default_factory=dict)  # landmark -> factor index
@@ -252,7 +294,7 @@ class _Landmark:
     # in the keyframes' stereo_factors
     obs: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     in_graph: bool = False
-    last_seen: int = 0  # the back end's keyframe count when last observed
+    last_seen: int = 0  # the back end's clock (keyframes offered) when last observed
     version: int = -1  # the estimate ``point_map`` was read from (in the graph: lazily)
 
 
@@ -266,6 +308,35 @@ class _Edge:
     sigmas: np.ndarray | None  # odometry: (6,) rot-first; loop: None
     information: np.ndarray | None  # loop: (6, 6)
     factor: int = -1
+
+
+@dataclass(frozen=True)
+class _MapMatch:
+    """A keyframe's rows that match the map's landmarks, verified (``_match_map``)."""
+
+    rows: np.ndarray  # (M,) indices into the keyframe's rows
+    old_ids: np.ndarray  # (M,) the map's landmark each shows
+    correction: np.ndarray  # (4, 4) T_map_cam(PnP) @ inv(T_map_cam(first guess)), in the map
+    n_rows: int  # the rows that could have matched (with a descriptor)
+
+
+@dataclass(frozen=True)
+class _Localization:
+    """Where a keyframe that was not added (a place already mapped) put the robot."""
+
+    kf_id: int
+    t_s: float
+    pose_map_base: np.ndarray
+    pose_odom_base: np.ndarray
+
+
+def _orthonormal(T: np.ndarray) -> np.ndarray:
+    """``T`` with its rotation part projected onto the nearest rotation (SVD)."""
+    U, _, Vt = np.linalg.svd(T[:3, :3])
+    R = U @ Vt
+    if np.linalg.det(R) < 0.0:
+        R = U @ np.diag([1.0, 1.0, -1.0]) @ Vt
+    return se3.make(R, T[:3, 3])
 
 
 def _yaw_of(T: np.ndarray) -> float:
@@ -305,8 +376,16 @@ class Backend:
         self._deferred_bridges: list[_Edge] = []
         self._odometry_restarted = False  # a loaded map: the next keyframe's odometry is new
         self._map_odom_given = False  # set_map_odom since the last keyframe
+        # a fused landmark's id -> [the landmark it became, keyframe count when last sent]:
+        # the front end keeps tracking it under its own id for a few keyframes
+        self._alias: dict[int, list[int]] = {}
+        self._clock = 0  # keyframes offered (added or located only): the age of things
+        self._last_id: int | None = None  # the latest keyframe offered
+        self._localized: _Localization | None = None  # located since the last keyframe added
         self.counts = {"keyframes_added": 0, "keyframes_culled": 0, "landmarks_added": 0,
                        "landmarks_removed": 0, "landmarks_forgotten": 0,
+                       "landmarks_fused": 0, "keyframes_fused": 0, "fusions_refused": 0,
+                       "keyframes_skipped": 0,
                        "observations_rejected": 0, "loops_accepted": 0, "loops_rejected": 0,
                        "rebuilds": 0}
 
@@ -362,6 +441,9 @@ class Backend:
 
     def map_odom(self) -> np.ndarray:
         """T_map_odom: the latest keyframe's optimised pose composed with its odometry."""
+        if self._localized is not None:  # located in the map by a keyframe not added
+            loc = self._localized
+            return loc.pose_map_base @ se3.inverse(loc.pose_odom_base)
         if self._last_kf is None:
             return self._pose_map_odom.copy()
         kf = self.keyframes[self._last_kf]
@@ -443,7 +525,7 @@ class Backend:
                      new_points_map: np.ndarray | None = None,
                      new_descriptors: np.ndarray | None = None,
                      uv_sigma_px: np.ndarray | None = None,
-                     odom_valid: bool = True) -> KeyframeUpdate:
+                     odom_valid: bool = True, may_skip: bool = True) -> KeyframeUpdate:
         """Add keyframe ``kf_id`` (larger than every earlier id) at ``t_s`` (s) with the fused
         odometry pose ``pose_odom_base`` (4x4) and what it observes:
 
@@ -458,26 +540,34 @@ class Backend:
           ``pixel_sigma_px`` when None;
         - ``odom_valid=False`` when the odometry restarted or jumped since the previous
           keyframe (a lift, a new session): the odometry factor then carries no information
-          and the first guess comes from ``set_map_odom``.
+          and the first guess comes from ``set_map_odom``;
+        - ``may_skip=False``: into the graph even in a place already mapped (a query that
+          relocalization will tie to the map).
+
+        A keyframe in a place the map already holds (``_mapped_place``), close to the last
+        keyframe in the graph, only locates the robot: it is not added, and the update says
+        ``skipped`` (and lists it as culled).
 
         Rows that are not finite, have too small a disparity, repeat an id or name a landmark
         the back end does not know are dropped and counted. A bad pose, id or array shape
         raises ``BackendInputError`` and changes nothing."""
         tick = time.perf_counter()
-        p = self.p
         kf_id = int(kf_id)
-        if self._last_kf is not None and kf_id <= self._last_kf:
-            raise BackendInputError(f"keyframe id {kf_id} is not after {self._last_kf}")
+        if self._last_id is not None and kf_id <= self._last_id:
+            raise BackendInputError(f"keyframe id {kf_id} is not after {self._last_id}")
         if not math.isfinite(t_s):
             raise BackendInputError("t_s must be finite")
         T_odom = self._check_pose(pose_odom_base, "pose_odom_base")
         ids, uv, sigma, new_ids, new_points_map, new_descriptors = self._checked_rows(
             landmark_ids, stereo_uv, uv_sigma_px, new_landmark_ids, new_points_map,
             new_descriptors)
+        ids = self._resolve(ids)  # landmarks fused into others go on under the others' ids
 
         # --- the keyframe and its first guess
         prev = self.keyframes[self._last_kf] if self._last_kf is not None else None
         odom_valid = bool(odom_valid) and not self._odometry_restarted
+        if not odom_valid:
+            self._localized = None
         if prev is not None and not odom_valid and not self._map_odom_given:
             # no relocalization yet: the robot is most likely near where it was
             self._pose_map_odom = self._poses[prev.kf_id] @ se3.inverse(T_odom)
@@ -487,14 +577,41 @@ class Backend:
             turn = abs(_yaw_of(step)) if odom_valid else 0.0
             path, turned = prev.path_m + distance, prev.turn_rad + turn
             if not odom_valid:
-                self._segment += 1
-            guess = (self._poses[prev.kf_id] @ step if odom_valid
-                     else self._pose_map_odom @ T_odom)
+                guess = self._pose_map_odom @ T_odom
+            elif self._localized is not None:  # located in the map since prev: from there
+                guess = self.map_odom() @ T_odom
+            else:
+                guess = self._poses[prev.kf_id] @ step
         else:
             path, turned = 0.0, 0.0
             guess = self._pose_map_odom @ T_odom
-        kf = _Keyframe(kf_id, float(t_s), T_odom.copy(), path, turned, self._segment)
 
+        # --- the rows to use, and the map's landmarks they show again
+        keep = self._valid_observations(ids, uv, sigma)
+        new_rows: dict[int, int] = {}  # new landmark -> its index in new_ids
+        for n, j in enumerate(new_ids.tolist()):
+            if j in self.landmarks:
+                keep &= ids != j  # a "new" landmark we already know: refuse the row
+            else:
+                new_rows[j] = n
+        keep &= np.array([j in self.landmarks or j in new_rows for j in ids.tolist()],
+                         dtype=bool)
+        rejected = int(len(ids) - keep.sum())
+        self.counts["observations_rejected"] += rejected
+
+        def descriptor(j: int) -> np.ndarray | None:
+            if j in new_rows:
+                return None if new_descriptors is None else new_descriptors[new_rows[j]]
+            return self.landmarks[j].descriptor
+        match = self._match_map(guess, ids, uv, sigma, keep, descriptor)
+        if may_skip and self._mapped_place(prev, t_s, T_odom, odom_valid, match):
+            return self._localize_only(kf_id, t_s, T_odom, guess, ids, uv, keep, new_rows,
+                                       new_descriptors, match, prev, rejected, tick)
+
+        # --- into the graph
+        kf = _Keyframe(kf_id, float(t_s), T_odom.copy(), path, turned,
+                       self._segment + (prev is not None and not odom_valid), added=self._clock)
+        self._segment = kf.segment
         graph = gtsam.NonlinearFactorGraph()
         values = gtsam.Values()
         values.insert(X(kf_id), gtsam.Pose3(guess))
@@ -514,31 +631,22 @@ class Backend:
             graph.add(self._edge_factor(edge))
             owners.append(("edge", edge))
             self._register(edge)
-
-        # --- observations
-        keep = self._valid_observations(ids, uv, sigma)
-        new_set = {int(j) for j in new_ids}
-        for n, j in enumerate(new_ids):
-            j = int(j)
-            if j in self.landmarks:
-                keep &= ids != j  # a "new" landmark we already know: refuse the row
-                new_set.discard(j)
-                continue
+        for j, n in new_rows.items():
             self.landmarks[j] = _Landmark(
                 j, None if new_points_map is None else new_points_map[n].copy(),
                 None if new_descriptors is None else new_descriptors[n].copy(), kf_id)
             self._pending.add(j)
-        known = np.array([int(j) in self.landmarks for j in ids], dtype=bool)
-        keep &= known
-        rejected = int(len(ids) - keep.sum())
-        self.counts["observations_rejected"] += rejected
         self.keyframes[kf_id] = kf
         self._poses[kf_id] = guess
+        remove: list[int] = []
+        fused = (set() if match is None
+                 else self._apply_fusion(kf_id, match, ids, graph, owners, remove))
         admitted, gated = self._observe(kf_id, guess, ids[keep], uv[keep], sigma[keep], graph,
-                                        owners)
-        # new landmarks that were never observed in a usable row
-        for j in new_set:
-            if not self.landmarks[j].obs:
+                                        owners, fused)
+        # new landmarks that were never observed in a usable row (or were fused)
+        for j in new_rows:
+            lm = self.landmarks.get(j)
+            if lm is not None and not lm.obs:
                 del self.landmarks[j]
                 self._pending.discard(j)
         for lm in admitted:
@@ -550,28 +658,94 @@ class Backend:
             self._pending.discard(lm.lm_id)
         rejected += gated
         self.counts["observations_rejected"] += gated
-        self._update(graph, values, [], owners)
-        self._last_kf = kf_id
+        self._update(graph, values, remove, owners)
+        self._last_kf = self._last_id = kf_id
+        self._localized = None  # map->odom comes from this keyframe now
         self._odometry_restarted = self._map_odom_given = False
         self.counts["keyframes_added"] += 1
         self.counts["landmarks_added"] += len(admitted)
+        self._clock += 1
+        self._forget()
+        culled, removed = self._cull(kf_id)
+        return KeyframeUpdate(kf_id, int(keep.sum()) - gated, rejected, len(admitted), removed,
+                              tuple(culled), (time.perf_counter() - tick) * 1e3, len(fused))
 
-        # --- forget landmarks never seen again; cull what brings nothing
+    def _forget(self) -> None:
+        """Landmarks waiting for a second keyframe that none saw again for
+        ``pending_landmark_max_age_keyframes``; fused ids the front end stopped sending."""
+        p = self.p
         forgotten = [j for j in self._pending
-                     if self.counts["keyframes_added"] - self.landmarks[j].last_seen
+                     if self._clock - self.landmarks[j].last_seen
                      > p.pending_landmark_max_age_keyframes]
         for j in forgotten:
             del self.landmarks[j]
             self._pending.discard(j)
         self.counts["landmarks_forgotten"] += len(forgotten)
-        culled, removed = self._cull(kf_id)
-        return KeyframeUpdate(kf_id, int(keep.sum()) - gated, rejected, len(admitted), removed,
-                              tuple(culled), (time.perf_counter() - tick) * 1e3)
+        stale = [j for j, (_, used) in self._alias.items()
+                 if self._clock - used > p.alias_max_age_keyframes]
+        for j in stale:
+            del self._alias[j]
+
+    def _mapped_place(self, prev: _Keyframe | None, t_s: float, T_odom: np.ndarray,
+                      odom_valid: bool, match: _MapMatch | None) -> bool:
+        """Is this keyframe a view of a place the map holds (its rows match enough of an
+        earlier visit's landmarks, verified) taken close to the last keyframe in the graph?
+        Then it locates the robot and adds nothing."""
+        p = self.p
+        if not (p.skip_mapped_keyframes and odom_valid and prev is not None
+                and match is not None):
+            return False
+        n = len(match.rows)
+        if n < p.mapped_min_matches or n < p.mapped_min_fraction * match.n_rows:
+            return False
+        step = se3.inverse(prev.pose_odom_base) @ T_odom
+        return (float(np.linalg.norm(step[:2, 3])) < p.mapped_keyframe_spacing_m
+                and abs(_yaw_of(step)) < p.mapped_keyframe_spacing_rad
+                and t_s - prev.t_s < p.mapped_keyframe_max_s)
+
+    def _localize_only(self, kf_id: int, t_s: float, T_odom: np.ndarray, guess: np.ndarray,
+                       ids: np.ndarray, uv: np.ndarray, keep: np.ndarray,
+                       new_rows: dict[int, int], new_descriptors: np.ndarray | None,
+                       match: _MapMatch, prev: _Keyframe, rejected: int,
+                       tick: float) -> KeyframeUpdate:
+        """A keyframe in a mapped place: it says where the robot is (map->odom until the
+        next keyframe in the graph) and is reported culled at once (its ToF scan joins the
+        previous keyframe's). Its new landmarks that matched the map's become aliases of
+        those; the others wait, unplaced, for a keyframe in the graph to see them."""
+        # projected onto a rotation: a chain of localizations (each guess built on the last)
+        # would otherwise double its rounding error at every step
+        T_map_base = _orthonormal(match.correction @ guess)
+        now = self._clock
+        fused = 0
+        for r, old in zip(match.rows.tolist(), match.old_ids.tolist(), strict=True):
+            j = int(ids[r])
+            if j in new_rows:
+                self._alias[j] = [old, now]
+                fused += 1
+        T_map_cam = T_map_base @ self.camera.pose_base_camera
+        for r in np.flatnonzero(keep).tolist():
+            j = int(ids[r])
+            if j not in new_rows or j in self._alias:
+                continue
+            lm = _Landmark(j, se3.transform_points(T_map_cam, self.camera.triangulate(uv[r]))[0],
+                           None if new_descriptors is None
+                           else new_descriptors[new_rows[j]].copy(), kf_id, last_seen=now)
+            self.landmarks[j] = lm
+            self._pending.add(j)
+        self._localized = _Localization(kf_id, float(t_s), T_map_base, T_odom.copy())
+        self._last_id = kf_id
+        self._clock += 1
+        self.counts["keyframes_skipped"] += 1
+        self._forget()
+        gone = CulledKeyframe(kf_id, prev.kf_id,
+                              se3.inverse(self._poses[prev.kf_id]) @ T_map_base)
+        return KeyframeUpdate(kf_id, 0, rejected, 0, 0, (gone,),
+                              (time.perf_counter() - tick) * 1e3, fused, skipped=True)
 
     def _checked_rows(self, landmark_ids, stereo_uv, uv_sigma_px, new_landmark_ids,
                       new_points_map, new_descriptors) -> tuple:
         """The observation arrays as numpy, or ``BackendInputError`` on a wrong shape."""
-        ids = np.asarray(landmark_ids, dtype=np.int64).reshape(-1)
+        ids = np.array(landmark_ids, dtype=np.int64).reshape(-1)  # a copy: fusion renames
         uv = np.asarray(stereo_uv, dtype=float)
         if uv.shape != (len(ids), 3):
             raise BackendInputError(f"stereo_uv must be ({len(ids)}, 3), got {uv.shape}")
@@ -594,10 +768,11 @@ class Backend:
 
     def _observe(self, kf_id: int, guess: np.ndarray, ids: np.ndarray, rows: np.ndarray,
                  sig: np.ndarray, graph: gtsam.NonlinearFactorGraph,
-                 owners: list[tuple]) -> tuple[list[_Landmark], int]:
+                 owners: list[tuple], verified: set[int]) -> tuple[list[_Landmark], int]:
         """Record the keyframe's valid observations: stereo factors for landmarks in the
-        graph, and the pending landmarks that now have enough observers (returned, to be
-        inserted with all their factors). Returns (admitted, observations gated out)."""
+        graph (gated at the guess, but for ``verified`` ones), and the pending landmarks
+        that now have enough observers (returned, to be inserted with all their factors).
+        Returns (admitted, observations gated out)."""
         p = self.p
         # a landmark in the graph must reproject near its measurement: farther is a
         # mismatch of the front end's, or an object that moved
@@ -610,11 +785,12 @@ class Backend:
         gated = 0
         admitted: list[_Landmark] = []
         for lm, row, s, err in zip(lms, rows, sig, error_px, strict=True):
-            if lm.in_graph and not err <= p.observation_gate_px * s:
+            if lm.in_graph and not err <= p.observation_gate_px * s \
+                    and lm.lm_id not in verified:
                 gated += 1
                 continue
             lm.obs[kf_id] = (float(row[0]), float(row[1]), float(row[2]), float(s))
-            lm.last_seen = self.counts["keyframes_added"]
+            lm.last_seen = self._clock
             if lm.point_map is None:
                 lm.point_map = se3.transform_points(guess @ self.camera.pose_base_camera,
                                                     self.camera.triangulate(row))[0]
@@ -627,17 +803,202 @@ class Backend:
                     admitted.append(lm)
         return admitted, gated
 
+    # ------------------------------------------------------------------ finding a place again
+
+    def _resolve(self, ids: np.ndarray) -> np.ndarray:
+        """The ids with every fused landmark replaced by the one it became."""
+        if not self._alias:
+            return ids
+        now = self._clock
+        out = ids.copy()
+        for n, j in enumerate(ids.tolist()):
+            hops = 0
+            while j in self._alias and hops < 64:
+                entry = self._alias[j]
+                entry[1] = now  # used: the whole chain stays
+                j = entry[0]
+                hops += 1
+            out[n] = j
+        return out
+
+    def _fusion_sources(self, guess: np.ndarray) -> list[int]:
+        """Keyframes of an earlier visit (added at least ``fuse_min_age_keyframes`` ago)
+        near the first guess and heading the same way, nearest first."""
+        p = self.p
+        now = self._clock
+        old = [k for k, kf in self.keyframes.items()
+               if now - kf.added >= p.fuse_min_age_keyframes]
+        if not old:
+            return []
+        poses = np.array([self._poses[k] for k in old])
+        dist = np.linalg.norm(poses[:, :2, 3] - guess[:2, 3], axis=1)
+        yaw = np.arctan2(poses[:, 1, 0], poses[:, 0, 0]) - _yaw_of(guess)
+        turn = np.abs(np.arctan2(np.sin(yaw), np.cos(yaw)))
+        near = np.flatnonzero((dist <= p.fuse_radius_m) & (turn <= p.fuse_max_turn_rad))
+        near = near[np.argsort(dist[near], kind="stable")][:p.fuse_source_keyframes]
+        return [old[i] for i in near]
+
+    def _match_map(self, guess: np.ndarray, ids: np.ndarray, uv: np.ndarray,
+                   sigma: np.ndarray, keep: np.ndarray, descriptor) -> _MapMatch | None:
+        """A place seen before? The keyframe's rows (``descriptor(landmark id)`` gives each
+        row's ORB descriptor) matched, by projection at the first guess (within
+        ``fuse_window_px``) and by descriptor, to the landmarks of an earlier visit's
+        keyframes nearby (``_fusion_sources``); the matches must agree on one camera pose
+        (PnP-RANSAC) within ``fuse_max_correction_*`` of the guess (more is a loop
+        closure's job) and reproject there within ``fuse_reprojection_sigmas`` in both
+        images. None when fewer than ``fuse_min_matches`` do (or ``fuse`` is off)."""
+        p = self.p
+        if not p.fuse:
+            return None
+        lms = self.landmarks
+        rows, desc = [], []
+        for r in np.flatnonzero(keep).tolist():
+            d = descriptor(int(ids[r]))
+            if d is not None:
+                rows.append(r)
+                desc.append(d)
+        if len(rows) < p.fuse_min_matches:
+            return None
+        rows = np.array(rows, dtype=np.int64)
+        row_desc = np.array(desc, dtype=np.uint8)
+        mapped = {j for k in self._fusion_sources(guess) for j in self.keyframes[k].stereo_factors}
+        # rows that show the map's landmarks already (fused before, under an alias)
+        already = np.array([j in mapped for j in ids[rows].tolist()], dtype=bool)
+        cand = sorted(mapped - set(ids[rows].tolist()))
+        cand = [j for j in cand if lms[j].descriptor is not None]
+        T_map_cam = guess @ self.camera.pose_base_camera
+        pts = np.array([self._point(lms[j]) for j in cand]).reshape(-1, 3)
+        pc = se3.transform_points(se3.inverse(T_map_cam), pts)
+        front = np.flatnonzero(pc[:, 2] > 0.1)
+        proj = self.camera.project(pc[front])
+        row_uv, row_sigma = uv[rows], sigma[rows]
+        win = np.maximum(p.fuse_window_px, 3.0 * row_sigma)
+        q, c = pairs_in_band(row_uv[:, 2], proj[:, 2], win)
+        near = ((np.abs(proj[c, 0] - row_uv[q, 0]) <= win[q])
+                & (np.abs(proj[c, 1] - row_uv[q, 1]) <= win[q])) & ~already[q]
+        q, c = q[near], c[near]
+        cand_desc = np.array([lms[cand[i]].descriptor for i in front],
+                             dtype=np.uint8).reshape(-1, 32)
+        dist = hamming(row_desc[q], cand_desc[c])
+        ok = dist <= p.fuse_max_hamming
+        q, c, dist = q[ok], c[ok], dist[ok]
+        best_c, best, second = best_two(q, c, dist, len(rows))
+        good = np.flatnonzero((best_c >= 0) & (best < p.fuse_ratio * second))
+        unique = unique_by_target(best_c[good], best[good])
+        qi, ci = good[unique], best_c[good][unique]
+        # the correspondences: the new matches and the rows on the map's landmarks already
+        on = np.concatenate([qi, np.flatnonzero(already)])
+        old_ids = np.array([cand[i] for i in front[ci]] + ids[rows[already]].tolist(),
+                           dtype=np.int64)
+        if len(on) < p.fuse_min_matches:
+            return None
+        old_pts = np.array([self._point(lms[j]) for j in old_ids.tolist()]).reshape(-1, 3)
+        verified = self._verify_fusion(T_map_cam, old_pts, row_uv[on], row_sigma[on])
+        if verified is None:
+            self.counts["fusions_refused"] += 1
+            return None
+        inliers, T_correction = verified
+        return _MapMatch(rows[on[inliers]], old_ids[inliers], T_correction, len(rows))
+
+    def _apply_fusion(self, kf_id: int, match: _MapMatch, ids: np.ndarray,
+                      graph: gtsam.NonlinearFactorGraph, owners: list[tuple],
+                      remove: list[int]) -> set[int]:
+        """The matched rows become observations of the map's landmarks (``ids`` is
+        rewritten in place): each matched young landmark goes, its earlier observations
+        move to the old one (checked at their keyframes' poses moved by the match's
+        correction; new factors in ``graph``, its own factors into ``remove``), and its id
+        becomes an alias. Returns the old landmarks this keyframe now observes (verified at
+        the PnP pose: the guess's gate does not apply to them; the optimiser takes up the
+        correction)."""
+        lms = self.landmarks
+        gate = self.p.observation_gate_px
+        fused: set[int] = set()
+        renamed = 0
+        for r, old_id in zip(match.rows.tolist(), match.old_ids.tolist(), strict=True):
+            if int(ids[r]) == old_id:
+                fused.add(old_id)  # the map's landmark already (an alias): verified again
+                continue
+            young, old = lms[int(ids[r])], lms[old_id]
+            if young.obs.keys() & old.obs.keys():
+                continue  # seen together by one keyframe: two points
+            for k, o in young.obs.items():
+                T = match.correction @ self._poses[k] @ self.camera.pose_base_camera
+                if self._reprojection_at(T, self._point(old), o[:3])[0] <= gate * o[3]:
+                    old.obs[k] = o
+                    graph.add(self._stereo_factor(k, old))
+                    owners.append(("stereo", k, old.lm_id))
+                if young.in_graph:
+                    remove.append(self.keyframes[k].stereo_factors.pop(young.lm_id))
+            del lms[young.lm_id]
+            self._pending.discard(young.lm_id)
+            self._alias[young.lm_id] = [old.lm_id, self._clock]
+            ids[r] = old.lm_id
+            fused.add(old.lm_id)
+            renamed += 1
+        self.keyframes[kf_id].fused = len(fused)
+        self.counts["landmarks_fused"] += renamed
+        self.counts["keyframes_fused"] += bool(fused)
+        return fused
+
+    def _verify_fusion(self, T_map_cam: np.ndarray, points_map: np.ndarray,
+                       stereo_uv: np.ndarray, sigma_px: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+        """PnP-RANSAC of the camera on the matched old landmarks. (inlier mask, the
+        correction ``T_map_cam(PnP) @ inv(T_map_cam(guess))`` in the map) when at least
+        ``fuse_min_matches`` reproject within ``fuse_reprojection_sigmas`` (uL, uR and v)
+        at a pose within ``fuse_max_correction_*`` of the first guess; else None."""
+        p = self.p
+        T_cam_map = se3.inverse(T_map_cam)
+        rvec, _ = cv2.Rodrigues(T_cam_map[:3, :3])
+        tvec = T_cam_map[:3, 3].reshape(3, 1).copy()
+        cv2.setRNGSeed(0)  # the same input gives the same answer
+        try:
+            ok, rvec, tvec, inl = cv2.solvePnPRansac(
+                np.ascontiguousarray(points_map, dtype=np.float64),
+                np.ascontiguousarray(stereo_uv[:, [0, 2]], dtype=np.float64), self.camera.K,
+                None, rvec, tvec, useExtrinsicGuess=True, iterationsCount=100,
+                reprojectionError=p.fuse_reprojection_sigmas * float(np.median(sigma_px)),
+                confidence=0.99, flags=cv2.SOLVEPNP_ITERATIVE)
+        except cv2.error:
+            return None
+        if not ok or inl is None or len(inl) < p.fuse_min_matches:
+            return None
+        T_pnp = se3.inverse(se3.make(cv2.Rodrigues(rvec)[0], tvec.reshape(3)))
+        if not se3.is_rigid(T_pnp, 1e-5):
+            return None
+        diff = se3.inverse(T_map_cam) @ T_pnp
+        if (np.linalg.norm(diff[:3, 3]) > p.fuse_max_correction_m
+                or se3.rotation_angle_rad(diff) > p.fuse_max_correction_rad):
+            return None
+        err = np.abs(self._reprojection_rows(T_pnp, points_map) - stereo_uv).max(axis=1)
+        inliers = err <= p.fuse_reprojection_sigmas * sigma_px
+        if inliers.sum() < p.fuse_min_matches:
+            return None
+        return inliers, _orthonormal(T_pnp @ se3.inverse(T_map_cam))
+
+    def _reprojection_rows(self, T_map_cam: np.ndarray, points_map: np.ndarray) -> np.ndarray:
+        """(uL, uR, v) (N, 3) of points (N, 3) in a camera at ``T_map_cam``; inf behind it."""
+        pc = se3.transform_points(se3.inverse(T_map_cam), np.asarray(points_map).reshape(-1, 3))
+        out = np.full((len(pc), 3), np.inf)
+        front = pc[:, 2] > 1e-3
+        out[front] = self.camera.project(pc[front])
+        return out
+
+    def _reprojection_at(self, T_map_cam: np.ndarray, points_map: np.ndarray,
+                         uv) -> np.ndarray:
+        """|measured - predicted| (px) of stereo measurements (N, 3) of points (N, 3) seen
+        from a camera at ``T_map_cam``; inf behind the camera."""
+        pred = self._reprojection_rows(T_map_cam, points_map)
+        with np.errstate(invalid="ignore"):
+            err = np.linalg.norm(pred - np.asarray(uv, dtype=float).reshape(-1, 3), axis=1)
+        return np.where(np.isfinite(err), err, np.inf)
+
     def _reprojection_px(self, kf_id: int, points_map: np.ndarray,
                          uv: np.ndarray) -> np.ndarray:
         """|measured - predicted| (px) of stereo measurements (N, 3) of points (N, 3) at the
         keyframe's current estimate; inf behind the camera."""
-        T_cam_map = se3.inverse(self._poses[kf_id] @ self.camera.pose_base_camera)
-        pc = se3.transform_points(T_cam_map, np.asarray(points_map).reshape(-1, 3))
-        err = np.full(len(pc), np.inf)
-        front = pc[:, 2] > 1e-3
-        err[front] = np.linalg.norm(
-            self.camera.project(pc[front]) - np.asarray(uv).reshape(-1, 3)[front, :3], axis=1)
-        return err
+        return self._reprojection_at(self._poses[kf_id] @ self.camera.pose_base_camera,
+                                     points_map, uv)
 
     def _admit(self, lm: _Landmark) -> int:
         """Place a pending landmark from its best (largest-disparity) observation at that
@@ -806,21 +1167,30 @@ class Backend:
         covisible: set[int] = set()
         for j in self.keyframes[newest].stereo_factors:
             covisible.update(k for k in self.landmarks[j].obs if k in self.keyframes)
-        candidates = sorted(k for k in covisible
-                            if newest_rank - rank[k] >= p.cull_min_age_keyframes
-                            and rank[k] > 0 and not self.keyframes[k].in_loop)
+        if newest_rank >= p.cull_min_age_keyframes:  # and each keyframe once it is old enough
+            covisible.add(order[newest_rank - p.cull_min_age_keyframes])
+        # newest first: of two keyframes that hold the same place, the older one stays
+        candidates = sorted((k for k in covisible
+                             if newest_rank - rank[k] >= p.cull_min_age_keyframes
+                             and rank[k] > 0 and not self.keyframes[k].in_loop), reverse=True)
         gone: set[int] = set()
         for k in candidates:
             kf = self.keyframes[k]
             seen = list(kf.stereo_factors)
             if len(seen) < p.cull_min_landmarks:
                 continue
-            redundant = sum(
-                1 for j in seen
-                if sum(1 for o in self.landmarks[j].obs
+            redundant = mapped = 0
+            for j in seen:
+                # the other keyframes that see it, but for later visits (a revisit does not
+                # make the keyframes of the place redundant: its own keyframes are)
+                age = [kf.added - self.keyframes[o].added for o in self.landmarks[j].obs
                        if o != k and o not in gone and o in self.keyframes
-                       and j in self.keyframes[o].stereo_factors) >= p.cull_min_other_observers)
-            if redundant >= p.cull_redundant_fraction * len(seen):
+                       and j in self.keyframes[o].stereo_factors]
+                age = [a for a in age if a > -p.fuse_min_age_keyframes]
+                redundant += len(age) >= p.cull_min_other_observers
+                mapped += sum(a >= p.fuse_min_age_keyframes for a in age) >= 2
+            if (redundant >= p.cull_redundant_fraction * len(seen)
+                    or mapped >= p.cull_mapped_fraction * len(seen)):
                 gone.add(k)
         if not gone:
             return [], 0
@@ -881,7 +1251,7 @@ class Backend:
     # ------------------------------------------------------------------ loops
 
     def add_loop(self, kf_a: int, kf_b: int, pose_a_b: np.ndarray,
-                 information: np.ndarray) -> LoopDecision:
+                 information: np.ndarray, refine: bool = True) -> LoopDecision:
         """Add a loop factor: keyframe ``kf_b``'s base_link pose in ``kf_a``'s,
         ``pose_a_b`` (4x4), with its 6x6 ``information`` (GTSAM order: rotation first).
 
@@ -890,7 +1260,9 @@ class Backend:
         ``loop_gate_m + loop_gate_per_m * path`` and ``loop_gate_rad + loop_gate_rad_per_m *
         path``; a loop across an odometry break (a lift, a new session) is not gated. An
         accepted loop that corrects more than ``loop_extra_min_m`` or ``loop_extra_min_rad`` is
-        followed by ``loop_extra_updates`` iSAM2 iterations."""
+        followed by ``loop_extra_updates`` iSAM2 iterations; with ``refine=False`` they are
+        left to the caller (``refine(decision.refine_iterations)``): the first iteration's
+        estimate can go out before them."""
         tick = time.perf_counter()
         p = self.p
         for k in (kf_a, kf_b):
@@ -926,12 +1298,26 @@ class Backend:
         graph = gtsam.NonlinearFactorGraph()
         graph.add(self._edge_factor(edge))
         large = corr_m > p.loop_extra_min_m or corr_rad > p.loop_extra_min_rad
-        self._update(graph, gtsam.Values(), [], [("edge", edge)],
-                     p.loop_extra_updates if large else 0)
+        more = p.loop_extra_updates if large else 0
+        self._update(graph, gtsam.Values(), [], [("edge", edge)], more if refine else 0)
         a.in_loop = b.in_loop = True
         self.counts["loops_accepted"] += 1
         return LoopDecision(True, "accepted", corr_m, corr_rad, path,
-                            (time.perf_counter() - tick) * 1e3)
+                            (time.perf_counter() - tick) * 1e3, 0 if refine else more)
+
+    def refine(self, iterations: int) -> float:
+        """Run ``iterations`` more iSAM2 iterations (after a large loop correction: one is a
+        single Gauss-Newton step); returns the time taken (ms)."""
+        tick = time.perf_counter()
+        if iterations > 0 and self.keyframes:
+            try:
+                for _ in range(iterations):
+                    self.isam.update()
+            except RuntimeError as exc:  # as in _update: rebuild rather than lose the map
+                self._rebuild(str(exc))
+            else:
+                self._refresh()
+        return (time.perf_counter() - tick) * 1e3
 
     # ------------------------------------------------------------------ export, import
 
@@ -1029,7 +1415,7 @@ class Backend:
                                s["loop_pose_a_b"][n].copy(), None,
                                s["loop_information"][n].copy()))
         be._segment = int(s["keyframe_segment"].max(initial=0)) + 1
-        be._last_kf = max(be.keyframes, default=None)
+        be._last_kf = be._last_id = max(be.keyframes, default=None)
         be._odometry_restarted = True
         be.counts["rebuilds"] -= 1  # loading is not a repair
         if be.keyframes:
@@ -1037,6 +1423,21 @@ class Backend:
         return be
 
     # ------------------------------------------------------------------ the graph's size
+
+    def map_size(self) -> dict:
+        """What the map holds and its bytes as saved (``export_state``'s arrays,
+        uncompressed; iSAM2's own Bayes tree is not counted: ``factors`` says its size)."""
+        state = self.export_state()
+        n_kf = len(state["keyframe_ids"])
+        graph = sum(a.nbytes for a in state.values())
+        c = self.counts
+        return {"keyframes": n_kf,
+                "keyframes_created": c["keyframes_added"] + c["keyframes_skipped"],
+                "keyframes_skipped": c["keyframes_skipped"],
+                "keyframes_culled": c["keyframes_culled"],
+                "landmarks": len(state["landmark_ids"]),
+                "observations": len(state["observation_keyframe"]),
+                "factors": len(self._factor_owner), "graph_bytes": int(graph)}
 
     def stats(self) -> dict:
         n_lm = len(self.landmarks) - len(self._pending)

@@ -173,7 +173,8 @@ class BackendThread:
         self.counts = {"submitted": 0, "dropped_queue_full": 0, "rejected": 0, "errors": 0,
                        "loops_detected": 0, "loops_accepted": 0, "loops_rejected": 0,
                        "reloc_queries": 0, "reloc_found": 0, "relocalized": 0,
-                       "reloc_rejected": 0, "held": 0}
+                       "reloc_rejected": 0, "held": 0, "loop_queries_skipped": 0,
+                       "loop_refinements": 0}
         self.loop_decisions: list[tuple[LoopDetection, LoopDecision]] = []
         self.last_error: str = ""
         self._snapshot = self._make_snapshot(0, (), (), (), 0.0, (), ())
@@ -306,6 +307,23 @@ class BackendThread:
         errors: list[str] = []
         relocalized: list[Relocalized] = []
         held: list[int] = []
+
+        def publish() -> None:
+            nonlocal tick
+            snap = self._make_snapshot(self._snapshot.seq + 1, tuple(culled), tuple(loops),
+                                       tuple(errors), (time.perf_counter() - tick) * 1e3,
+                                       tuple(relocalized), tuple(held))
+            with self._lock:
+                self._snapshot = snap
+            if self.on_snapshot is not None:
+                try:
+                    self.on_snapshot(snap)
+                except Exception:
+                    self.counts["errors"] += 1
+            for done in (culled, loops, errors, relocalized, held):
+                done.clear()
+            tick = time.perf_counter()
+
         for item in batch:
             if isinstance(item, _Call):
                 try:
@@ -343,26 +361,29 @@ class BackendThread:
                 relocalized.append(event)
                 loops.append((event.matched_kf, event.kf_id))
                 self._remember(item)
-                continue
-            loop = self._detect_loop(item)
-            if loop is not None:
-                loops.append(loop)
-        snap = self._make_snapshot(self._snapshot.seq + 1, tuple(culled), tuple(loops),
-                                   tuple(errors), (time.perf_counter() - tick) * 1e3,
-                                   tuple(relocalized), tuple(held))
-        with self._lock:
-            self._snapshot = snap
-        if self.on_snapshot is not None:
-            try:
-                self.on_snapshot(snap)
-            except Exception:
-                self.counts["errors"] += 1
+            else:
+                loop = self._detect_loop(item, update)
+                if loop is not None:
+                    loops.append(loop)
+            if loops and self.loop_decisions and self.loop_decisions[-1][1].refine_iterations:
+                # a large correction: map->odom goes out after the loop's first iteration,
+                # then again once the remaining ones have converged
+                publish()
+                self._refine()
+        publish()
+
+    def _refine(self) -> None:
+        found, decision = self.loop_decisions[-1]
+        ms = self.backend.refine(decision.refine_iterations)
+        self.loop_decisions[-1] = (found, replace(decision, refine_iterations=0, refine_ms=ms))
+        self.counts["loop_refinements"] += 1
 
     def _add(self, kf: KeyframeInput) -> KeyframeUpdate:
+        # while relocalizing every keyframe enters the graph: a located one gets a loop
         update = self.backend.add_keyframe(
             kf.kf_id, kf.t_s, kf.pose_odom_base, kf.landmark_ids, kf.stereo_uv,
             kf.new_landmark_ids, kf.new_points_map, kf.new_descriptors, kf.uv_sigma_px,
-            kf.odom_valid)
+            kf.odom_valid, may_skip=self._reloc is None)
         if self.loop_detector is not None:
             for c in update.culled:
                 self.loop_detector.remove_keyframe(c.kf_id)
@@ -429,7 +450,7 @@ class BackendThread:
         pose_a_b = np.eye(4)
         try:
             pose_a_b = se3.inverse(be.pose(reloc.kf_id)) @ reloc.pose_map_base
-            decision = be.add_loop(reloc.kf_id, kf.kf_id, pose_a_b, info)
+            decision = be.add_loop(reloc.kf_id, kf.kf_id, pose_a_b, info, refine=False)
         except (BackendInputError, KeyError) as exc:  # the matched keyframe was culled
             decision = LoopDecision(False, str(exc), math.nan, math.nan, math.nan)
         self.loop_decisions.append(
@@ -480,9 +501,13 @@ class BackendThread:
 
     # ------------------------------------------------------------------ loops
 
-    def _detect_loop(self, kf: KeyframeInput) -> tuple[int, int] | None:
+    def _detect_loop(self, kf: KeyframeInput, update: KeyframeUpdate) -> tuple[int, int] | None:
         det = self.loop_detector
-        if det is None or kf.descriptors is None or kf.keypoints_px is None:
+        if det is None or kf.descriptors is None or kf.keypoints_px is None or update.skipped:
+            return None  # a keyframe not added (a place already mapped) is no place to return to
+        if update.landmarks_fused >= self.backend.p.fuse_min_matches:
+            det.skip(kf.kf_id, kf.t_s, kf.descriptors)  # already tied to the map
+            self.counts["loop_queries_skipped"] += 1
             return None
         found = det.process(kf.kf_id, kf.t_s, kf.keypoints_px, kf.descriptors,
                             self._landmarks)
@@ -491,7 +516,7 @@ class BackendThread:
         self.counts["loops_detected"] += 1
         try:
             decision = self.backend.add_loop(found.kf_a, found.kf_b, found.pose_a_b,
-                                             found.information)
+                                             found.information, refine=False)
         except BackendInputError as exc:
             decision = LoopDecision(False, str(exc), math.nan, math.nan, math.nan)
         self.loop_decisions.append((found, decision))

@@ -197,7 +197,8 @@ class LoopDetector:
         self._groups: list[_Group] = []
         self._previous: BowVector | None = None
         self._cooldown = 0
-        self.counts = {"queries": 0, "candidates": 0, "verified": 0, "detected": 0}
+        self.counts = {"queries": 0, "candidates": 0, "verified": 0, "detected": 0,
+                       "skipped": 0}
 
     def remove_keyframe(self, kf_id: int) -> None:
         """Forget a keyframe (culled by the back end)."""
@@ -210,6 +211,15 @@ class LoopDetector:
         self.db.add(kf_id, bow)
         self.t_of[kf_id] = float(t_s)
         return bow
+
+    def skip(self, kf_id: int, t_s: float, descriptors: np.ndarray) -> None:
+        """Put a keyframe in the database without querying: the graph has already tied it
+        to the map (it found an earlier visit's landmarks again), a loop would add nothing.
+        It breaks the run of consecutive queries a consistent loop needs."""
+        bow = self.add_keyframe(kf_id, t_s, np.asarray(descriptors, dtype=np.uint8))
+        self._previous = bow
+        self._groups = []
+        self.counts["skipped"] += 1
 
     def add_bow(self, kf_id: int, t_s: float, bow: BowVector) -> None:
         self.db.add(kf_id, bow)

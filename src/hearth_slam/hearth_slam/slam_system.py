@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -207,7 +207,13 @@ class SlamSystem:
             self.camera = camera
             from hearth_slam.backend import Backend
 
-            self._start_backend(Backend(camera, self.p.backend, pose_map_odom=self._hint))
+            self._start_backend(Backend(camera, self._backend_params, pose_map_odom=self._hint))
+
+    @property
+    def _backend_params(self) -> BackendParams:
+        """Without loop closure the graph does not find earlier visits' landmarks either
+        (that would close loops by another route)."""
+        return self.p.backend if self.p.loop_closure else replace(self.p.backend, fuse=False)
 
     def _start_backend(self, backend) -> None:
         detector = None
@@ -507,7 +513,9 @@ class SlamSystem:
         stats = {} if snap is None else snap.stats
         return {"localized": self.localized, "relocalizing": bool(snap and snap.relocalizing),
                 "map_loaded": self._map_loaded, "keyframes_in_graph": stats.get("keyframes", 0),
-                "landmarks_in_graph": stats.get("landmarks", 0), "loops": len(self.loops),
+                "keyframes_culled": stats.get("keyframes_culled", 0),
+                "landmarks_in_graph": stats.get("landmarks", 0),
+                "landmarks_fused": stats.get("landmarks_fused", 0), "loops": len(self.loops),
                 "relocalizations": len(self.relocalizations), **self.counts,
                 "backend_rejected": stats.get("rejected", 0),
                 "backend_errors": stats.get("errors", 0)}
@@ -623,6 +631,28 @@ class SlamSystem:
         size = map_store.save_map(path, slam_map)
         return size, dict(slam_map.meta["counts"])
 
+    def map_size(self, timeout_s: float = 60.0) -> dict:
+        """The map's contents and bytes as ``save_map`` would write them before compression:
+        the graph (``Backend.map_size``), the keyframes' bag-of-words vectors and the
+        occupancy (ToF scans and grid); with ``bytes_per_keyframe``. ``TimeoutError`` when
+        the back end does not answer in ``timeout_s``."""
+        if self.backend is None:
+            return {"keyframes": 0, "total_bytes": 0}
+        det = self.backend.loop_detector
+
+        def measure(be):
+            size = be.map_size()
+            bow = 0 if det is None else sum(
+                det.db.get(k).words.nbytes + det.db.get(k).weights.nbytes for k in det.db.ids())
+            return size, bow
+        size, bow = self.backend.call(measure).result(timeout=timeout_s)
+        with self._occupancy_lock:
+            occupancy = self.occupancy.memory_bytes()
+        total = size["graph_bytes"] + bow + occupancy
+        return {**size, "bow_bytes": int(bow), "occupancy_bytes": int(occupancy),
+                "total_bytes": int(total),
+                "bytes_per_keyframe": round(total / max(size["keyframes"], 1))}
+
     def load_map(self, path) -> dict:
         """Restore a saved map (call after ``configure_camera``, before the first pair);
         the session then starts relocalizing. Returns the map's counts. Raises
@@ -645,7 +675,7 @@ class SlamSystem:
             detector = LoopDetector(self.vocabulary, cam.K, cam.pose_base_camera, self.p.loop)
         occ = OccupancyMapper(self.p.occupancy)
         try:
-            backend = map_store.restore(slam_map, cam, self.p.backend, detector, occ)
+            backend = map_store.restore(slam_map, cam, self._backend_params, detector, occ)
         except (ValueError, KeyError, RuntimeError) as exc:
             raise map_store.MapFileError(f"{path}: the graph does not rebuild ({exc})") from None
         self.backend.stop()

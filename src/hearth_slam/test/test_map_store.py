@@ -44,8 +44,9 @@ def session(camera, vocabulary):
         for c in up.culled:
             detector.remove_keyframe(c.kf_id)
             mapper.reanchor(c.kf_id, c.anchor_id, c.pose_anchor_culled)
-    loop = np.linalg.inv(kfs[0].pose_map_base) @ kfs[-1].pose_map_base
-    assert be.add_loop(0, kfs[-1].kf_id, loop, np.diag([1e4] * 3 + [2500.0] * 3)).accepted
+    last = be.latest_keyframe  # (keyframes of the revisit may only have located the robot)
+    loop = np.linalg.inv(kfs[0].pose_map_base) @ kfs[last].pose_map_base
+    assert be.add_loop(0, last, loop, np.diag([1e4] * 3 + [2500.0] * 3)).accepted
     mapper.render(*be.optimized_poses())
     return be, detector, mapper
 
