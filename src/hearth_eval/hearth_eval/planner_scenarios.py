@@ -68,12 +68,16 @@ def doorway_step_out(seed: int = 0) -> Scenario:
 def crossing_flow(seed: int = 0) -> Scenario:
     rng = np.random.default_rng(seed)
     # Three people, one after another, walk from the north side of the living room across
-    # the robot's way (its route runs 3.2 m south of where they start): a flow the robot's
-    # forward depth camera can see coming, each person at a different place and time.
+    # the robot's way, in front of it: they start 1.9 m north of its route, 2.2-3.6 m ahead
+    # of its start, 1 s apart, so that the first crosses where the robot would be at full
+    # speed (within the forward depth camera's view: the robot must react, slow down or
+    # pass behind them, not outrun them), and each stops 1.15 m south of the route, near
+    # the goal's side. (Starting them 3.2 m north, as before, had them cross behind the
+    # robot, out of its view: it never tracked anyone.)
     xs = np.array([3.6, 4.3, 5.0]) + rng.uniform(-0.1, 0.1, 3)
-    routes = [np.array([[x, 4.7], [x, 0.35]]) for x in xs]
+    routes = [np.array([[x, 3.4], [x, 0.35]]) for x in xs]
     crowd = ScriptedCrowd(routes, list(0.7 + rng.uniform(-0.1, 0.1, 3)),
-                          list(np.array([0.5, 2.0, 3.5]) + rng.uniform(-0.3, 0.3, 3)))
+                          list(np.array([0.0, 1.0, 2.0]) + rng.uniform(-0.3, 0.3, 3)))
     route = np.array([[1.4, 1.5], [5.6, 1.5]])
     return Scenario("crossing flow of three", "house", (1.4, 1.5, 0.0), route, crowd,
                     duration_s=16.0)

@@ -142,10 +142,30 @@ class LocalPlannerConfig:
     jerk_weight: float = param(0.05, "mean squared jerk relative to the limits", min=0.0,
                                max=100.0)
     comfort_weight: float = param(
-        2.0, "seconds inside people's personal space (Gaussian-weighted)", min=0.0, max=100.0
-    )
+        0.5, "per metre driven inside people's personal space (Gaussian-weighted; standing "
+        "still near people costs nothing); below 1 (a metre of progress), or passing a person "
+        "who stands in the way never pays and the robot waits in front of them",
+        min=0.0, max=100.0,
+    )  # fmt: skip
     comfort_sigma_m: float = param(0.45, "personal space scale", min=0.05, max=3.0)
     heading_weight: float = param(0.3, "heading away from the way to go", min=0.0, max=100.0)
+
+    # Ablations (issue 9; objectives.py and docs/planner.md): hearth as designed by default.
+    objective: str = param(
+        "survival", "how the collision risk enters the cost: survival (progress counts as "
+        "far as the robot survives to make it, plus the expected collision), "
+        "chance_constraint (risk above risk_threshold forbidden, else pure progress) or "
+        "weighted_sum (pure progress minus collision_weight x risk)",
+        choices=("survival", "chance_constraint", "weighted_sum"),
+    )  # fmt: skip
+    risk_threshold: float = param(
+        0.01, "chance_constraint: the largest collision risk over the horizon allowed",
+        min=0.0, max=1.0,
+    )  # fmt: skip
+    predict_people: bool = param(
+        True, "forecast people at constant velocity with growing uncertainty; false: "
+        "frozen where the tracks last saw them (the ablation)",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.dt_s > self.horizon_s:
@@ -201,6 +221,8 @@ def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams
         collision_weight=cfg.collision_weight, jerk_weight=cfg.jerk_weight,
         comfort_weight=cfg.comfort_weight, comfort_sigma_m=cfg.comfort_sigma_m,
         heading_weight=cfg.heading_weight, period_s=1.0 / cfg.rate_hz,
+        objective=cfg.objective, risk_threshold=cfg.risk_threshold,
+        predict_people=cfg.predict_people,
     )  # fmt: skip
 
 

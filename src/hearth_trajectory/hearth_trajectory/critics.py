@@ -11,13 +11,21 @@ The total, minimised (``docs/planner.md`` has the derivation)::
     J = - w_p  sum_k g^k S_k (c_{k-1} - c_k)             uncertainty-adjusted progress
         + w_c  sum_k S_{k-1} p_k                         expected collision
         + w_j  mean_k (j_v / J_v)^2 + (j_w / J_w)^2      smoothness
-        + w_s  sum_k dt sum_j exp(-e_jk^2 / 2 s^2)       comfort (personal space)
+        + w_s  sum_k |x_k - x_{k-1}| sum_j exp(-e_jk^2 / 2 s^2)   comfort (personal space)
         + w_h  mean_k f_k (1 - cos(yaw_k - dir_k))       heading toward the path
 
 ``p_k`` is the probability of a first collision during step k (static obstacles from the
 distance field with the pose uncertainty; each person from their forecast Gaussian; see
 :attr:`Evaluation.survival`), ``S_k = prod_{i<=k} (1 - p_i)`` the probability of surviving
 up to step k, ``c_k`` the cost-to-go along the global path at the step's position.
+
+Progress, collision and comfort are one-offs over the horizon (metres, a probability,
+metres driven): none charges per second for a state the robot may stay in, such as standing
+near someone. Such a rate, summed over a fixed horizon, makes standing near people cost as
+much as the horizon is long, and arriving early there cost more than arriving late: waiting
+for a crossing flow to pass looked worse than fleeing from it, and a goal beside a person
+was approached ever later (each plan arrived at its horizon's end, the next one postponed
+it: the robot never got there).
 """
 
 from __future__ import annotations
@@ -328,15 +336,24 @@ class JerkCritic:
 
 @dataclass
 class ComfortCritic:
-    """Personal space: seconds spent near people, weighted by a Gaussian of the gap between
-    the robot's and the person's discs (``sigma_m``: ~0.45 m, the personal zone; the
-    :class:`Evaluation` computes the nearness with it)."""
+    """Personal space: metres driven near people, each weighted by a Gaussian of the gap
+    between the robot's and the person's discs (``sigma_m``: ~0.45 m, the personal zone; the
+    :class:`Evaluation` computes the nearness with it), ``sum_k |x_k - x_{k-1}| near_k``.
+
+    It is the robot's own intrusion that counts: driving by someone, towards or alongside
+    them. Standing still (waiting for people to pass, or at a goal beside someone) or turning
+    in place costs nothing: the collision term keeps the robot out of their way. Counted in
+    seconds instead (the same at 1 m/s), standing near people cost as much as the horizon is
+    long, more than the progress left: the robot fled a crossing flow rather than wait for
+    it, and never arrived at a goal 0.9 m from a person."""
 
     weight: float = 1.0
     sigma_m: float = 0.45
 
     def __call__(self, ev: Evaluation) -> np.ndarray:
-        return ev.scene.dt_s * np.sum(ev.people_nearness, axis=1)
+        x, y = ev.roll.x, ev.roll.y
+        dx, dy = x[:, 1:] - x[:, :-1], y[:, 1:] - y[:, :-1]
+        return np.einsum("nk,nk->n", np.sqrt(dx * dx + dy * dy), ev.people_nearness)
 
 
 @dataclass

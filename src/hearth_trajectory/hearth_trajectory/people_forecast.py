@@ -76,7 +76,8 @@ DEFAULT_ACCEL_PSD = 0.03  # m^2/s^3, hearth_perception.prediction.PEOPLE_ACCEL_P
 
 
 def forecast(tracks: Tracks, times_s: np.ndarray, accel_psd: float,
-             intent: bool = True, growth_until_s: float | None = None) -> Forecast:
+             intent: bool = True, growth_until_s: float | None = None,
+             frozen: bool = False) -> Forecast:
     """Constant-velocity forecast of ``tracks`` at absolute ``times_s`` (T,) (a time before
     the tracks' stamp counts as the stamp: no back-propagation). With ``intent`` (and
     hearth_perception installed), the people's intent uncertainty
@@ -85,7 +86,16 @@ def forecast(tracks: Tracks, times_s: np.ndarray, accel_psd: float,
 
     ``growth_until_s`` (absolute time): the covariance grows up to that time and is held
     after it, while the means go on (the planner's reaction horizon: a deviation later than
-    that will be seen, and answered by a later plan, before it matters)."""
+    that will be seen, and answered by a later plan, before it matters).
+
+    ``frozen`` (prediction off, issue 9's ablation (c)): everyone stays where the tracks last
+    saw them, with the tracks' position covariance at every time: no velocity, and no
+    uncertainty growing with it."""
+    if frozen:
+        n_t = len(np.atleast_1d(times_s))
+        means = np.repeat(tracks.positions[:, None, :], n_t, axis=1)
+        covs = np.repeat(tracks.covariances[:, None, :2, :2], n_t, axis=1)
+        return Forecast(tracks.ids, means, covs, tracks.radii)
     dt = np.maximum(np.asarray(times_s, dtype=float) - tracks.stamp_s, 0.0)  # (T,)
     p, v, c = tracks.positions, tracks.velocities, tracks.covariances
     pred = _perception_prediction() if intent and len(tracks) else None

@@ -42,19 +42,15 @@ from enum import Enum
 import numpy as np
 
 from hearth_trajectory.critics import (
-    CollisionCritic,
-    ComfortCritic,
     Critic,
     Evaluation,
     FollowGoal,
-    HeadingCritic,
-    JerkCritic,
     PathGoal,
-    ProgressCritic,
     Scene,
     evaluate,
 )
 from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
+from hearth_trajectory.objectives import build_critics
 from hearth_trajectory.people_forecast import DEFAULT_ACCEL_PSD, Forecast, Tracks, forecast
 from hearth_trajectory.sampling import KnotSpace, SobolSource, refine
 from hearth_trajectory.trajectory_space import (
@@ -71,7 +67,8 @@ from hearth_trajectory.trajectory_space import (
 class Kind(Enum):
     ACTIVE = "active"  # driving towards the goal or the followed person
     ARRIVED = "arrived"  # at the end of the path: stopped there
-    BLOCKED = "blocked"  # no candidate makes progress (for blocked_after_s: the signal)
+    BLOCKED = "blocked"  # the chosen trajectory makes no progress (for blocked_after_s:
+    # the signal): nothing can, or nothing can safely
     IDLE = "idle"  # nothing to do: no path, or an empty one
     FAULT = "fault"  # an input is missing, stale or bad: stopping
 
@@ -99,6 +96,9 @@ class PlannerParams:
     odom_timeout_s: float = 0.5
     velocity_reset_mps: float = 0.25
     velocity_reset_radps: float = 0.8
+    # The wheels follow the commands up to this late (the safety node's jerk-limited ramp,
+    # the motors): a velocity the plans asked for within it is no departure from them.
+    follow_lag_s: float = 0.3
     # inputs
     min_pose_sigma_m: float = 0.02
     max_pose_sigma_m: float = 0.05
@@ -110,6 +110,9 @@ class PlannerParams:
     path_window_m: float = 4.5
     path_spacing_m: float = 0.1
     cost_to_go_resolution_m: float = 0.1
+    # The way to go (the cost-to-go's detours around obstacles) passes only where the robot
+    # fits with this many pose sigmas to spare: about where the collision term stops it.
+    route_clearance_sigmas: float = 2.5
     follow_distance_m: float = 1.2
     follow_min_speed_mps: float = 0.2
     blocked_progress_m: float = 0.05
@@ -120,10 +123,14 @@ class PlannerParams:
     progress_discount: float = 0.97
     collision_weight: float = 70.0
     jerk_weight: float = 0.05
-    comfort_weight: float = 2.0
+    comfort_weight: float = 0.5  # per metre driven in personal space: < 1, or no pass pays
     comfort_sigma_m: float = 0.45
     heading_weight: float = 0.3
     heading_fade_m: float = 0.5
+    # ablations (issue 9; objectives.py, docs/planner.md)
+    objective: str = "survival"  # "survival" | "chance_constraint" | "weighted_sum"
+    risk_threshold: float = 0.01  # chance_constraint: the largest collision risk allowed
+    predict_people: bool = True  # False: people frozen where last seen
     # shedding: a cycle over overrun_fraction of the period sheds candidates
     period_s: float = 0.1
     overrun_fraction: float = 0.8
@@ -236,18 +243,12 @@ class LocalPlanner:
         self.limits = limits
         self.space = KnotSpace(limits, self.p.steps, self.p.dt_s, self.p.knots)
         self.source = SobolSource(self.space.dims, seed=self.p.seed)
-        self.critics: dict[str, Critic] = {
-            "progress": ProgressCritic(self.p.progress_weight, self.p.progress_discount),
-            "collision": CollisionCritic(self.p.collision_weight),
-            "jerk": JerkCritic(self.p.jerk_weight),
-            "comfort": ComfortCritic(self.p.comfort_weight, self.p.comfort_sigma_m),
-            "heading": HeadingCritic(self.p.heading_weight, self.p.heading_fade_m),
-        }
+        self.critics: dict[str, Critic] = build_critics(self.p)
         self.committed: CommittedPlan | None = None
         self.history = PlanHistory()
         self.budget = self.p.candidates
-        self._compute_s: deque[float] = deque(maxlen=20)  # wall clock: for shedding
-        self._cycle_s: deque[float] = deque(maxlen=20)  # the caller's clock: for latency
+        self._compute_s: deque[float] = deque(maxlen=20)  # wall clock
+        self._cycle_s: deque[float] = deque(maxlen=20)  # the caller's clock: latency, shedding
         self._path_version: int | None = None
         self._progress_m = 0.0
         self._arrived = False
@@ -262,7 +263,9 @@ class LocalPlanner:
         except Exception as exc:
             result = self._stop(inp.now_s, Kind.FAULT, f"internal error: {exc!r}")
         result.compute_s = inp.prep_s + time.perf_counter() - t_start
-        self._account(result.compute_s)
+        self._compute_s.append(result.compute_s)
+        if not self._cycle_s:  # until the caller reports its cycles: the wall clock sheds
+            self._account(result.compute_s)
         return result
 
     def compute_estimate_s(self) -> float:
@@ -276,13 +279,17 @@ class LocalPlanner:
 
     def record_cycle_time(self, seconds: float) -> None:
         """From the start of a cycle to its command going out, on the clock of ``now_s``
-        (with simulated time, the compute time as the simulation saw it)."""
+        (with simulated time, the compute time as the simulation saw it). An overrun is
+        judged on this clock, the one the rate is kept on: a simulation running at a fifth
+        of real time gives a cycle five times the wall time it takes, and shedding on the
+        wall clock would cut candidates the simulated robot has time for."""
         if math.isfinite(seconds) and seconds >= 0.0:
             self._cycle_s.append(seconds)
+            self._account(seconds)
 
     def _account(self, compute_s: float) -> None:
-        self._compute_s.append(compute_s)
-        # Shed candidates after an overrun; win them back slowly while there is room.
+        """A cycle took ``compute_s`` on the clock of the rate: shed candidates after an
+        overrun; win them back slowly while there is room."""
         if compute_s > self.p.overrun_fraction * self.p.period_s:
             self.budget = max(self.p.min_candidates, int(0.75 * self.budget))
         elif compute_s < 0.5 * self.p.period_s and self.budget < self.p.candidates:
@@ -313,12 +320,13 @@ class LocalPlanner:
             tracks = Tracks(t_eff, tracks.ids, tracks.positions, tracks.velocities,
                             tracks.covariances, tracks.radii)  # as if seen just now
         times = t_eff + p.dt_s * np.arange(0, p.steps + 1)
-        people_all = forecast(tracks, times, p.person_accel_psd)  # for the markers
+        frozen = not p.predict_people  # the ablation: people stay where last seen
+        people_all = forecast(tracks, times, p.person_accel_psd, frozen=frozen)  # markers
         # For the risk: a person's deviation from the forecast that the robot sees
         # people_reaction_s before a step is answered by a later plan, so the uncertainty a
         # plan must answer for grows only that long past t_eff (then it is held).
         held = forecast(tracks, times, p.person_accel_psd,
-                        growth_until_s=t_eff + p.people_reaction_s)
+                        growth_until_s=t_eff + p.people_reaction_s, frozen=frozen)
         people = Forecast(held.ids, held.means[:, 1:], held.covs[:, 1:], held.radii)
 
         # The goal: the followed person, or the path.
@@ -344,17 +352,23 @@ class LocalPlanner:
                                   people=people_all)
             goal_status = f"following the path ({remaining:.2f} m left)"
 
-        sigma = float(np.sqrt(max(np.linalg.eigvalsh(odom.pose_cov_xy)[-1], 0.0)))
-        sigma = min(max(sigma, p.min_pose_sigma_m), p.max_pose_sigma_m)
+        sigma = self._pose_sigma(odom)
         scene = Scene(p.dt_s, self.limits, p.robot_radius_m, np.eye(2) * sigma**2,
                       inp.distance, inp.distance_cell_m, people, goal, comfort)
         best = self._optimise(scene, start, shift)
         self._commit(CommittedPlan(t_eff, best["roll"], best["targets"]))
 
-        progress = math.inf if in_place else best["max_progress"]
+        # Blocked is judged on the trajectory chosen, not on the best progress of any
+        # candidate: in front of a gap too narrow for the pose uncertainty the risky
+        # candidates through it still progress, while the one chosen waits; the global
+        # planner must hear of it, or the robot waits there for good.
+        progress = math.inf if in_place else best.get("progress", best["max_progress"])
         blocked = self._update_blocked(now, progress)
         kind = Kind.BLOCKED if progress < p.blocked_progress_m else Kind.ACTIVE
-        status = goal_status if kind is Kind.ACTIVE else "no candidate makes progress"
+        status = goal_status
+        if kind is Kind.BLOCKED:
+            status = ("no candidate makes progress" if best["max_progress"]
+                      < p.blocked_progress_m else "no candidate makes progress safely")
         v, w = self._command(now, t_eff)
         return PlanResult(
             kind, status, v, w, self.committed, blocked,
@@ -397,9 +411,7 @@ class LocalPlanner:
         measured = np.array([odom.v_mps, odom.w_radps])
         if c is not None:
             t_check = odom.stamp_s if p.latency_compensation else t_eff
-            v_then = np.array(self.history.velocity(t_check) or c.velocity(t_check))
-            if (abs(v_then[0] - measured[0]) > p.velocity_reset_mps
-                    or abs(v_then[1] - measured[1]) > p.velocity_reset_radps):
+            if self._departed(measured, t_check, c):
                 c = None  # reality left the plan: start from the measurement
         if c is not None:
             s = c.state(t_eff)
@@ -411,6 +423,21 @@ class LocalPlanner:
         if p.latency_compensation:
             x, y, yaw = self._drive_forward(odom, t_eff)
         return StartState(x, y, yaw, float(vel[0]), float(vel[1]), float(acc[0]), float(acc[1]))
+
+    def _departed(self, measured: np.ndarray, t_check: float, c: CommittedPlan) -> bool:
+        """Whether the measured (v, w) at ``t_check`` left what the plans asked for: each
+        axis off by more than its reset threshold from every velocity the plans asked for in
+        the ``follow_lag_s`` up to ``t_check``. The wheels follow late (the safety node ramps
+        the 10 Hz steps of the commands within the jerk limit; the motors lag): a robot
+        accelerating at 1 m/s² behind its plans by 0.3 s is 0.3 m/s slow, has not left them,
+        and a restart from its speed would drop the command, again and again (a saw-tooth,
+        stop-and-go). A bump or the safety layer's braking does leave them."""
+        p = self.p
+        asked = np.array([self.history.velocity(t) or c.velocity(t)
+                          for t in t_check - np.linspace(0.0, p.follow_lag_s, 7)])
+        off = np.abs(asked - measured)
+        return bool(np.min(off[:, 0]) > p.velocity_reset_mps
+                    or np.min(off[:, 1]) > p.velocity_reset_radps)
 
     def _drive_forward(self, odom: Odometry, t_eff: float) -> tuple[float, float, float]:
         """The /odom pose driven from its stamp to ``t_eff`` with the velocities the plans in
@@ -442,6 +469,7 @@ class LocalPlanner:
             self._path_version = inp.path_version
             self._progress_m = 0.0
             self._arrived = False
+            self._no_progress_since = None  # a new path (a replan) is judged afresh
         # Progress along the path is monotone: search ahead of the last projection only.
         lo = self._progress_m - 0.5
         hi = self._progress_m + p.path_window_m
@@ -453,11 +481,21 @@ class LocalPlanner:
         window = (arc >= self._progress_m - 0.3) & (arc <= self._progress_m + p.path_window_m)
         window[-1] |= arc[-1] <= self._progress_m + p.path_window_m
         half = self.limits.linear.max_velocity * p.horizon_s + 0.5
+        # No way round through a gap the collision term would not let the robot through:
+        # the field would lead the robot to it, and it would wait there, torn between it and
+        # the global path's way round (the apartment's kitchen, between the fridge and a
+        # chair, where the global planner's margin sends it by the hallway).
+        fits_m = (p.robot_radius_m + 0.5 * inp.distance_cell_m
+                  + p.route_clearance_sigmas * self._pose_sigma(inp.odom))
         ctg = path_cost_to_go(pts[window], arc[window], total, (start.x_m, start.y_m), half,
-                              p.cost_to_go_resolution_m, inp.distance,
-                              p.robot_radius_m + 0.5 * inp.distance_cell_m)
+                              p.cost_to_go_resolution_m, inp.distance, fits_m)
         d_goal = math.hypot(pts[-1, 0] - start.x_m, pts[-1, 1] - start.y_m)
         return PathGoal(ctg), total - self._progress_m, d_goal
+
+    def _pose_sigma(self, odom: Odometry) -> float:
+        """The position standard deviation in the worst direction, within the limits."""
+        sigma = float(np.sqrt(max(np.linalg.eigvalsh(odom.pose_cov_xy)[-1], 0.0)))
+        return min(max(sigma, self.p.min_pose_sigma_m), self.p.max_pose_sigma_m)
 
     def _arrival(self, d_goal: float, remaining: float, start: StartState) -> bool:
         tol = self.p.goal_tolerance_m
@@ -527,7 +565,8 @@ class LocalPlanner:
             if not best or c < best["cost"] - (p.switch_margin if best["warm"] else 0.0):
                 best = {"cost": c, "roll": roll.take(i), "targets": targets[i].copy(),
                         "warm": it == 0 and i == 0 and warm_targets is not None,
-                        "terms": {k: float(v[i]) for k, v in costs.terms.items()}}
+                        "terms": {k: float(v[i]) for k, v in costs.terms.items()},
+                        "progress": float(ev.progress[i])}
             all_costs.append(costs.total)
             all_knots.append(knots)
             all_x.append(roll.x)

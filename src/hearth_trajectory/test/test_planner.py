@@ -9,7 +9,7 @@ from scipy import ndimage
 from hearth_trajectory.fields import GridField
 from hearth_trajectory.people_forecast import Tracks, forecast
 from hearth_trajectory.planner import Kind, LocalPlanner, Odometry, PlannerParams, PlanningInput
-from hearth_trajectory.trajectory_space import AxisLimits, MotionLimits
+from hearth_trajectory.trajectory_space import AxisLimits, MotionLimits, StartState
 
 LIMITS = MotionLimits(AxisLimits(0.0, 1.0, 1.0, 5.0), AxisLimits(-2.5, 2.5, 4.0, 20.0))
 # Small and fast for tests; a fixed compute estimate keeps the timing exact.
@@ -140,6 +140,61 @@ def test_a_wall_across_the_path_stops_the_robot_short_and_reports_blocked():
     assert res.cmd_v_mps == pytest.approx(0.0, abs=0.05)
 
 
+@pytest.mark.parametrize("route_clearance_sigmas", [0.0, PARAMS.route_clearance_sigmas])
+def test_waiting_before_a_gap_too_narrow_to_pass_safely_reports_blocked(route_clearance_sigmas):
+    # The demo's kitchen: the global path squeezes between two pieces of furniture, a gap
+    # that leaves ~0.1 m each side, against 5 cm of pose uncertainty. The robot waits short
+    # of it, and that must be reported (the global planner replans around), not shown as
+    # driving along the path for good. With no margin in the way to go, candidates through
+    # the gap make progress, at a risk, while the one chosen waits (the signal used to look
+    # at the best progress of any candidate, and never rose).
+    pl = planner(blocked_after_s=1.0, route_clearance_sigmas=route_clearance_sigmas)
+    gap = walls([(1.0, 1.3, -5.0, -0.28), (1.0, 1.3, 0.28, 5.0)])
+    t, s, results = 0.0, None, []
+    for _ in range(70):
+        od = Odometry(t, 0.0, 0.0, 0.0, 0.0, 0.0, np.eye(2) * 0.05**2) if s is None else \
+            Odometry(t, s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps, np.eye(2) * 0.05**2)
+        results.append(run(pl, t, od, distance=gap))
+        s = results[-1].plan.state(t + 0.1)
+        t += 0.1
+    res = results[-1]
+    assert s.x_m < 1.0 - 0.175 and abs(s.v_mps) < 0.05  # waiting short of the gap
+    assert res.kind is Kind.BLOCKED and res.blocked
+    if route_clearance_sigmas == 0.0:
+        assert res.max_progress_m > 0.3  # some candidates would squeeze through
+        assert res.status == "no candidate makes progress safely"
+    # A new path (the global planner's replan) is judged afresh: the signal falls, and
+    # rises again after blocked_after_s if the new path leads through the same gap.
+    od = Odometry(t, s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps, np.eye(2) * 0.05**2)
+    replanned = pl.plan(PlanningInput(t, od, STRAIGHT, 2, gap))
+    assert replanned.kind is Kind.BLOCKED and not replanned.blocked
+
+
+def test_the_way_to_go_leads_through_no_gap_the_robot_would_not_drive_through():
+    # The demo's kitchen again, as the global planner (with its margin) routes it: out by
+    # the door to the north and round. West, a gap of 0.48 m leads into the next room, whose
+    # own door opens onto the path too. Through the gap is shorter, but at 5 cm of pose
+    # uncertainty the robot would not drive through it: the cost-to-go must not pull it
+    # there (it used to, as much as along the path, and the robot dithered between them).
+    path = np.column_stack([np.zeros(17), np.linspace(0.0, 1.6, 17)])
+    path = np.vstack([path, np.column_stack([np.linspace(-0.1, -3.0, 30), np.full(30, 1.6)])])
+    rooms = walls([(-5.0, -2.45, 0.95, 1.05), (-1.55, -0.45, 0.95, 1.05), (0.45, 5.0, 0.95, 1.05),
+                   (-1.05, -0.95, -5.0, -0.24), (-1.05, -0.95, 0.24, 1.0)])
+    here = StartState(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    inp = PlanningInput(0.0, Odometry(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.eye(2) * 0.05**2),
+                        path, 1, rooms)
+
+    def cost_to_go(pl, x, y):
+        goal, _, _ = pl._path_goal(inp, here)
+        return float(goal.cost_to_go(np.array([[x]]), np.array([[y]]))[0, 0])
+
+    pl = planner()
+    assert cost_to_go(pl, -0.5, 0.0) > cost_to_go(pl, 0.0, 0.0) > cost_to_go(pl, 0.0, 0.5)
+    # Without the margin the gap looks like the better way (what the robot did).
+    lax = planner(route_clearance_sigmas=0.0)
+    assert cost_to_go(lax, -0.5, 0.0) < cost_to_go(lax, 0.0, 0.5)
+
+
 def test_it_swerves_around_an_obstacle_on_the_path():
     block = walls([(1.5, 1.9, -0.2, 0.2)])
     res = run(planner(candidates=1000), 0.0, odom(0.0, v=0.6), distance=block)
@@ -231,6 +286,24 @@ def test_an_overrun_sheds_candidates_and_they_come_back():
     assert pl.budget == 400
 
 
+def test_overruns_are_judged_on_the_clock_the_rate_is_kept_on():
+    # The demo's simulation runs at a fifth of real time: a cycle that takes 150 ms of wall
+    # time takes 30 ms of the simulated robot's time, well within its 100 ms period.
+    pl = planner(candidates=400, min_candidates=100)
+
+    def slow_wall(t):  # 150 ms of wall time spent before plan()
+        return PlanningInput(t, odom(t), STRAIGHT, 1, free_space(), prep_s=0.15)
+
+    pl.plan(slow_wall(0.0))
+    assert pl.budget == 300  # no clock of its own reported yet: the wall clock decides
+    for k in range(1, 40):
+        pl.plan(slow_wall(0.1 * k))
+        pl.record_cycle_time(0.03)  # the node's (simulated) clock
+    assert pl.budget == 400
+    pl.record_cycle_time(0.2)  # a real overrun on that clock sheds
+    assert pl.budget == 300
+
+
 def test_an_old_odom_that_lags_the_plan_is_no_reason_to_restart_from_it():
     # The robot accelerates along its plans; /odom arrives 0.3 s late. The measured speed,
     # 0.3 s old, is below the latest plan's speed by more than velocity_reset_mps: it is what
@@ -256,6 +329,29 @@ def test_an_old_odom_that_lags_the_plan_is_no_reason_to_restart_from_it():
     # ... while a real departure from the plans (a bump) restarts from the measurement.
     bumped = run(pl, t + 0.1, odom(t - 0.2, v=0.0))
     assert bumped.plan.roll.vel[0, 0, 0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_wheels_that_follow_the_plans_late_are_no_reason_to_restart_either():
+    # The demo's stack: the safety node ramps the 10 Hz command steps within the jerk limit
+    # and the motors lag, so the wheels do what the plans asked ~0.25 s before, even with a
+    # fresh /odom: 0.25+ m/s slow while accelerating at 1 m/s². Restarting from that speed
+    # dropped the command by as much, cycle after cycle: stop-and-go.
+    pl = planner()
+    plans, commands = [], []
+    for k in range(15):
+        t = 0.1 * k
+        v_now = 0.0
+        for p in reversed(plans):  # what the plans asked for 0.28 s ago
+            if p.t0_s <= t - 0.28:
+                v_now = p.velocity(t - 0.28)[0]
+                break
+        res = run(pl, t, odom(t, v=v_now))
+        if plans:
+            old_at = plans[-1].state(res.plan.t0_s)
+            assert res.plan.roll.vel[0, 0, 0] == pytest.approx(old_at.v_mps, abs=1e-9)
+        plans.append(res.plan)
+        commands.append(res.cmd_v_mps)
+    assert np.all(np.diff(commands) > -1e-9) and commands[-1] > 0.8  # no drop, up to speed
 
 
 def test_people_risk_counts_the_uncertainty_grown_until_the_reaction_horizon():

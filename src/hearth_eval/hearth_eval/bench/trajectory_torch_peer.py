@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from hearth_trajectory.critics import Scene
+from hearth_trajectory.critics import PathGoal, Scene
+from hearth_trajectory.fields import GridField
 from hearth_trajectory.planner import PlannerParams
 from hearth_trajectory.trajectory_space import StartState
 
@@ -27,6 +28,8 @@ class TorchPeer:
                  comfort_sigma_m: float):
         import torch
 
+        if not isinstance(scene.goal, PathGoal):
+            raise ValueError("the torch port scores progress along a path only (no follow mode)")
         self.torch = torch
         self.p = params
         self.scene = scene
@@ -39,6 +42,8 @@ class TorchPeer:
         self.amax = torch.tensor([lim.linear.max_accel, lim.angular.max_accel], dtype=t)
         self.jmax = torch.tensor([lim.linear.max_jerk, lim.angular.max_jerk], dtype=t)
         f = scene.distance
+        if f is None:  # nothing seen: far from everything (a grid around the start)
+            f = GridField((start.x_m - 5.0, start.y_m - 5.0), 5.0, np.full((2, 2), 1e3))
         self.dist = torch.tensor(np.asarray(f.values, dtype=float))
         self.dist_origin = f.origin_xy
         self.dist_inv = 1.0 / f.resolution_m
@@ -152,7 +157,8 @@ class TorchPeer:
         s[:, S_PREV], s[:, S] = state[:, S], surv
         s[:, C_PREV] = state[:, C]
         s[:, C] = self._bilinear(self.ctg[0], self.ctg_origin, self.ctg_inv, x, y)
-        s[:, NEAR] = near
+        # Comfort counts the metres driven near people (critics.ComfortCritic).
+        s[:, NEAR] = near * torch.hypot(x - state[:, X], y - state[:, Y])
         return s
 
     def running_cost(self, state, action, t):
@@ -164,7 +170,7 @@ class TorchPeer:
         collision = state[:, S_PREV] - state[:, S]
         jerk = ((state[:, JV] / lim.linear.max_jerk) ** 2
                 + (state[:, JW] / lim.angular.max_jerk) ** 2) / self.steps
-        comfort = self.dt * state[:, NEAR]
+        comfort = state[:, NEAR]
         ux = self._bilinear(self.ctg[1], self.ctg_origin, self.ctg_inv, state[:, X], state[:, Y])
         uy = self._bilinear(self.ctg[2], self.ctg_origin, self.ctg_inv, state[:, X], state[:, Y])
         misalign = 1.0 - (torch.cos(state[:, YAW]) * ux + torch.sin(state[:, YAW]) * uy)
@@ -174,14 +180,9 @@ class TorchPeer:
                 + p.jerk_weight * jerk + p.comfort_weight * comfort + p.heading_weight * heading)
 
     def mppi(self, num_samples: int, seed: int = 0):
-        from pytorch_mppi import MPPI
-
-        torch = self.torch
-        torch.manual_seed(seed)
-        sigma = torch.diag(torch.tensor([0.3**2, 1.0**2], dtype=torch.float64))
-        return MPPI(self.dynamics, self.running_cost, self.nx, sigma, num_samples=num_samples,
-                    horizon=self.steps, lambda_=1.0, u_min=self.lo, u_max=self.hi,
-                    step_dependent_dynamics=True)
+        self.torch.manual_seed(seed)
+        return make_mppi(self.dynamics, self.running_cost, self.nx, self.scene.limits,
+                         num_samples, self.steps)
 
     def rollout_costs(self, targets: np.ndarray) -> np.ndarray:
         """The ported costs of per-step targets (N, T, 2), without MPPI's own terms."""
@@ -193,3 +194,29 @@ class TorchPeer:
             state = self.dynamics(state, u[:, t], t)
             total = total + self.running_cost(state, u[:, t], t)
         return total.numpy()
+
+
+# pytorch-mppi's settings, shared by the bench's peer and the MPPI baseline planner
+# (hearth_eval.baselines.mppi_planner): exploration noise of the (v, w) targets (m/s,
+# rad/s), and the temperature lambda. pytorch-mppi's MPPI adds the control cost
+# lambda * U' Sigma^-1 noise, which pulls the targets towards zero (a stop): with its default
+# lambda = 1 (about 11 per m/s and step here) the robot hardly moves in free space. lambda is
+# therefore Nav2 MPPI's default weight of that control cost (gamma = 0.015); the noise is the
+# bench's (a wider spread of w than Nav2's 0.4 rad/s: a turn in place must be in reach).
+NOISE_STD = (0.3, 1.0)
+LAMBDA = 0.015
+
+
+def make_mppi(dynamics, running_cost, nx: int, limits, num_samples: int, horizon: int):
+    """pytorch-mppi's MPPI over per-step (v, w) targets within ``limits``, with hearth's
+    step-dependent dynamics and running cost (:class:`TorchPeer`'s, or callables forwarding
+    to one)."""
+    import torch
+    from pytorch_mppi import MPPI
+
+    t = torch.float64
+    sigma = torch.diag(torch.tensor([NOISE_STD[0] ** 2, NOISE_STD[1] ** 2], dtype=t))
+    lo = torch.tensor([limits.linear.min_velocity, limits.angular.min_velocity], dtype=t)
+    hi = torch.tensor([limits.linear.max_velocity, limits.angular.max_velocity], dtype=t)
+    return MPPI(dynamics, running_cost, nx, sigma, num_samples=num_samples, horizon=horizon,
+                lambda_=LAMBDA, u_min=lo, u_max=hi, step_dependent_dynamics=True)

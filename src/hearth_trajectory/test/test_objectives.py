@@ -1,0 +1,142 @@
+"""The objectives: hearth's survival-weighted cost and the two risk ablations of issue 9."""
+
+import numpy as np
+import pytest
+
+from hearth_common.config import ConfigError, load_config
+from hearth_description.robot_model import load_robot_params
+from hearth_trajectory.config import LocalPlannerConfig, planner_params
+from hearth_trajectory.critics import (
+    CollisionCritic,
+    Evaluation,
+    PathGoal,
+    ProgressCritic,
+    Scene,
+)
+from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
+from hearth_trajectory.objectives import (
+    FORBIDDEN_COST,
+    ChanceConstraintCritic,
+    RawProgressCritic,
+    build_critics,
+)
+from hearth_trajectory.people_forecast import Tracks, forecast
+from hearth_trajectory.planner import LocalPlanner, Odometry, PlannerParams, PlanningInput
+from hearth_trajectory.trajectory_space import AxisLimits, MotionLimits, StartState, rollout
+
+LIMITS = MotionLimits(AxisLimits(0.0, 1.0, 1.0, 5.0), AxisLimits(-2.5, 2.5, 4.0, 20.0))
+STRAIGHT = np.column_stack([np.linspace(0.0, 8.0, 81), np.zeros(81)])
+FREE = GridField((-10.0, -10.0), 0.05, np.full((400, 400), 1000.0))
+# A person standing on the path 1.5 m ahead, and one 2.5 m ahead (room to go round).
+PERSON = Tracks(0.0, np.array([1]), np.array([[1.5, 0.0]]), np.zeros((1, 2)),
+                np.eye(4)[None] * 0.005, np.array([0.25]))
+FURTHER = Tracks(0.0, np.array([1]), np.array([[2.5, 0.0]]), np.zeros((1, 2)),
+                 np.eye(4)[None] * 0.005, np.array([0.25]))
+
+
+def evaluation(tracks: Tracks | None = None) -> Evaluation:
+    """Straight-ahead candidates at 0.2..1.0 m/s and two swerves, scored on STRAIGHT."""
+    tracks = Tracks.empty() if tracks is None else tracks
+    p = PlannerParams()
+    targets = [np.tile([v, 0.0], (p.steps, 1)) for v in (0.2, 0.5, 1.0)]
+    targets += [np.tile([0.8, w], (p.steps, 1)) for w in (0.6, -0.6)]
+    roll = rollout(StartState(0.0, 0.0, 0.0, 0.5, 0.0), np.array(targets), LIMITS, p.dt_s)
+    pts, arc = resample_path(STRAIGHT, 0.1)
+    ctg = path_cost_to_go(pts, arc, float(arc[-1]), (0.0, 0.0), 3.5, 0.1)
+    people = forecast(tracks, p.dt_s * np.arange(1, p.steps + 1), p.person_accel_psd)
+    scene = Scene(p.dt_s, LIMITS, 0.175, np.eye(2) * 0.02**2, None, 0.05, people,
+                  PathGoal(ctg))
+    return Evaluation(roll, scene)
+
+
+def test_each_objective_keeps_the_same_smoothness_comfort_and_heading_terms():
+    names = {o: set(build_critics(PlannerParams(objective=o)))
+             for o in ("survival", "chance_constraint", "weighted_sum")}
+    assert names["survival"] == {"progress", "collision", "jerk", "comfort", "heading"}
+    assert names["chance_constraint"] == {"progress", "chance_constraint", "jerk", "comfort",
+                                          "heading"}
+    assert names["weighted_sum"] == names["survival"]
+    survival = build_critics(PlannerParams())
+    for o in ("chance_constraint", "weighted_sum"):
+        other = build_critics(PlannerParams(objective=o))
+        for k in ("jerk", "comfort", "heading"):
+            assert other[k] == survival[k]
+    assert isinstance(survival["progress"], ProgressCritic)
+    weighted = build_critics(PlannerParams(objective="weighted_sum", collision_weight=42.0))
+    assert isinstance(weighted["progress"], RawProgressCritic)
+    assert weighted["collision"] == CollisionCritic(42.0)  # w of the weighted sum
+    with pytest.raises(ValueError, match="objective"):
+        build_critics(PlannerParams(objective="bold"))
+
+
+def test_raw_progress_is_the_survival_weighted_one_where_nothing_threatens():
+    ev = evaluation()
+    np.testing.assert_allclose(RawProgressCritic(1.0, 0.97)(ev), ProgressCritic(1.0, 0.97)(ev),
+                               atol=1e-12)
+    # Faster straight ahead is more progress.
+    assert np.all(np.diff(RawProgressCritic()(ev)[:3]) < 0.0)
+
+
+def test_raw_progress_ignores_the_risk_that_survival_weighting_discounts():
+    ev = evaluation(PERSON)
+    raw, weighted = RawProgressCritic()(ev), ProgressCritic()(ev)
+    risk = 1.0 - ev.survival[:, -1]
+    assert risk[2] > 0.9  # 1 m/s straight into the person
+    assert raw[2] < weighted[2] - 0.5  # raw progress still counts the way through them
+    # The weighted sum charges the risk separately: pure progress - w * risk.
+    critics = build_critics(PlannerParams(objective="weighted_sum"))
+    total = critics["progress"](ev) * 1.0 + critics["collision"].weight * critics["collision"](ev)
+    np.testing.assert_allclose(total, raw + 70.0 * risk)
+
+
+def test_the_chance_constraint_forbids_risk_above_its_threshold_and_nothing_below():
+    ev = evaluation(PERSON)
+    risk = 1.0 - ev.survival[:, -1]
+    threshold = 0.5
+    cost = ChanceConstraintCritic(threshold)(ev)
+    allowed = risk <= threshold
+    assert allowed.any() and (~allowed).any()
+    assert np.all(cost[allowed] == 0.0)  # below the threshold the risk costs nothing
+    assert np.all(cost[~allowed] >= FORBIDDEN_COST)  # above it, worse than any allowed
+    # Among the forbidden, the least risky ranks first (the fallback when all are).
+    order = np.argsort(risk[~allowed])
+    assert np.all(np.diff(cost[~allowed][order]) >= 0.0)
+
+
+def test_the_planner_with_a_chance_constraint_commits_within_the_threshold():
+    p = PlannerParams(candidates=600, seed=2, objective="chance_constraint",
+                      risk_threshold=0.01)
+    pl = LocalPlanner(LIMITS, p)
+    pl.compute_estimate_s = lambda: 0.02
+    res = pl.plan(PlanningInput(0.0, Odometry(0.0, 0.0, 0.0, 0.0, 0.5, 0.0, np.eye(2) * 1e-4),
+                                STRAIGHT, 1, FREE, tracks=FURTHER))
+    assert set(res.best_terms) >= {"progress", "chance_constraint"}
+    assert res.best_terms["chance_constraint"] == 0.0  # the committed plan is allowed
+    assert res.best_terms["progress"] < -0.5  # and makes progress: it goes round the person
+    assert np.abs(res.plan.roll.y[0]).max() > 0.4
+
+
+def test_the_weighted_sum_planner_trades_raw_progress_against_risk():
+    p = PlannerParams(candidates=600, seed=2, objective="weighted_sum")
+    pl = LocalPlanner(LIMITS, p)
+    pl.compute_estimate_s = lambda: 0.02
+    res = pl.plan(PlanningInput(0.0, Odometry(0.0, 0.0, 0.0, 0.0, 0.5, 0.0, np.eye(2) * 1e-4),
+                                STRAIGHT, 1, FREE, tracks=FURTHER))
+    assert set(res.best_terms) >= {"progress", "collision"}
+    assert res.best_terms["collision"] < 70.0 * 0.01  # it does not drive into the person
+    assert res.best_terms["progress"] < -0.5
+
+
+def test_the_config_selects_the_objective_and_rejects_an_unknown_one():
+    robot = load_robot_params()
+    default = planner_params(load_config(LocalPlannerConfig), robot)
+    assert (default.objective, default.predict_people) == ("survival", True)
+    cfg = load_config(LocalPlannerConfig, {"objective": "chance_constraint",
+                                           "risk_threshold": 0.05, "predict_people": False})
+    p = planner_params(cfg, robot)
+    assert (p.objective, p.risk_threshold, p.predict_people) == ("chance_constraint", 0.05,
+                                                                 False)
+    with pytest.raises(ConfigError, match="objective"):
+        load_config(LocalPlannerConfig, {"objective": "bold"})
+    with pytest.raises(ConfigError, match="risk_threshold"):
+        load_config(LocalPlannerConfig, {"risk_threshold": 1.5})
