@@ -23,6 +23,8 @@ COMMANDS = {
                       "V-SLAM front end: EuRoC at rest, TUM pairs, simulated drive (RPE/m)"),
     "slam": ("hearth_eval.slam_eval",
              "V-SLAM on the simulator: tour with and without loop closure, darkness, day 2"),
+    "nav": ("hearth_eval.nav_suite",
+            "navigation scenario suite (--suite quick|full): every variant, same seeds"),
 }
 
 

@@ -9,15 +9,30 @@ tracks, never the simulator's people, are the planner's people. The planner
 reaches the motors ``actuation_delay_s`` later. Ground truth is only measured.
 
 Sensing latency can be injected (``sensing_latency_s``): /odom (the true pose, as a perfect
-odometry would give it) and the depth frames reach the planner that much late.
+odometry would give it) and the depth frames reach the planner that much late; per sensor
+with ``Scenario.latency_s`` (the simulator delays that sensor; /odom is as late as the
+wheels or the IMU, whichever is later).
+
+A run has one goal or several: the first along ``Scenario.route`` (a hand-made path) or
+each along the path ``Scenario.plan_route`` gives from where the robot stands (the navigation
+suite gives hearth_planning's global planner: ``nav_route.GlobalRoute``), asked again, as
+``global_planner_node`` does, each time the planner's blocked signal rises. A goal is reached
+within ``goal_radius_m``; the next is sent once the planner reports arrival at a standstill
+(or ``ARRIVAL_SETTLE_S`` after reaching). Any crowd of hearth_sim's ``Crowd`` interface
+walks about; hearth_sim's timed events (``disturbance_schedule``) run; with
+``Scenario.fusion`` hearth_fusion's EKF runs on the simulated IMU and wheels
+(:mod:`hearth_eval.loop_fusion`). The run is recorded as the demo records its runs
+(``LoopResult.episode``: a :class:`hearth_eval.run_metrics.Episode`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -85,35 +100,73 @@ class ScriptedCrowd:
 
 @dataclass
 class Scenario:
+    """One closed-loop run. The robot starts at ``start`` and is sent to its goals one after
+    another: the first along ``route`` (a hand-made global path whose end is the goal) or,
+    with ``route`` None, along the path ``plan_route(start_xy, goal_xy)`` gives (the global
+    planner's); each further goal in ``goals`` along ``plan_route`` from where the robot
+    stood when it reached the previous one."""
+
     name: str
     home: str
     start: tuple[float, float, float]  # world x, y, yaw
-    route: np.ndarray  # (M, 2) the global path, world = map = odom (true odometry)
-    crowd: ScriptedCrowd | None = None
+    route: np.ndarray | None  # (M, 2) the global path to the first goal, world = map = odom
+    crowd: object | None = None  # a hearth_sim Crowd (ScriptedCrowd, social force, replay)
     duration_s: float = 25.0
     goal_radius_m: float = 0.25
     # Pieces added to the home (hearth_sim's HomeChanges.added): in /map too when
     # ``added_mapped`` (known clutter), else only in the world (the ToF finds them).
     added: tuple = ()
     added_mapped: bool = True
+    goals: tuple[tuple[float, float], ...] = ()  # (after the route's end) world x, y
+    goal_names: tuple[str, ...] = ()  # one per goal (route's end first), for the results
+    # (start_xy, goal_xy) -> (K, 2) path. As global_planner_node, it is asked again, from
+    # the robot's true position, each time the local planner's blocked signal rises.
+    plan_route: Callable | None = None
+    goal_timeout_s: float = math.inf  # one goal not reached in this long ends the run
+    disturbance_schedule: str = ""  # hearth_sim's timed events ('<t_s> <kind> <args>; ...')
+    latency_s: dict = field(default_factory=dict)  # hearth_sim sensor -> injected delay (s)
+    fusion: bool = False  # run hearth_fusion's EKF on the IMU and wheels (fusion drift)
+
+    def goal_points(self) -> list[np.ndarray]:
+        first = [] if self.route is None else [np.asarray(self.route, dtype=float)[-1]]
+        return first + [np.asarray(g, dtype=float) for g in self.goals]
 
 
 @dataclass
 class LoopOptions:
-    sensing_latency_s: float = 0.0
+    sensing_latency_s: float = 0.0  # /odom and the depth frames, on top of the scenario's
     latency_compensation: bool = True
     actuation_delay_s: float = 0.05
-    candidates: int = 1000
+    candidates: int | None = 1000  # None: the local planner's configured number
     seed: int = 0
     trace: bool = False  # keep a per-cycle record (LoopResult.trace) for diagnosis
     planner_overrides: dict = field(default_factory=dict)  # LocalPlannerConfig fields
     tracker_overrides: dict = field(default_factory=dict)  # TrackerParams fields
+    # Builds the planner from (MotionLimits, PlannerParams): a LocalPlanner or a baseline
+    # with its interface (plan, record_cycle_time). None: hearth's LocalPlanner.
+    planner_factory: Callable | None = None
+
+
+@dataclass
+class GoalLeg:
+    """One goal of a run: where it was sent from, the path given, when it ended and how."""
+
+    name: str
+    goal_xy: tuple[float, float]
+    start_xy: tuple[float, float]  # the robot's true position when the goal was sent
+    t_sent_s: float
+    route: np.ndarray  # (K, 2) the global path followed
+    t_reached_s: float | None = None  # first within goal_radius_m
+    t_arrived_s: float | None = None  # first within goal_radius_m and at a standstill
+    t_end_s: float | None = None  # when the next goal was sent / the run ended
+    status: str = "not finished"  # reached, timeout, not finished, no path
+    replans: int = 0  # new paths from where the robot stood, on the blocked signal
 
 
 @dataclass
 class LoopResult:
-    reached: bool
-    time_s: float
+    reached: bool  # every goal
+    time_s: float  # when the last goal was reached (inf: not every goal was)
     tracking_error_rms_m: float  # true position vs where the committed plan said it would be
     route_error_rms_m: float  # true position vs the route (avoiding people leaves it)
     route_error_max_m: float
@@ -129,19 +182,35 @@ class LoopResult:
     speed_mps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     speed_dt_s: float = 0.02
     xy_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # at the same rate
-    # Per person (by crowd index): the smallest gap between the discs (m).
+    # Per person (by person id): the smallest gap between the discs (m).
     person_gaps_m: dict[int, float] = field(default_factory=dict)
-    # The closest the robot came to the goal (m).
+    # The closest the robot came to the (last) goal (m).
     goal_distance_min_m: float = math.inf
+    legs: list[GoalLeg] = field(default_factory=list)
+    # What the run recorded, as the demo records its runs (hearth_eval.run_metrics.Episode):
+    # truth, people, planner cycles (wall ms of plan()), commands, contacts, goals.
+    episode: object | None = None
+    fusion_drift: object | None = None  # loop_fusion.FusionDrift, with Scenario.fusion
+    wall_s: float = 0.0  # the whole run, simulator construction included
 
     @property
     def solid_contacts(self) -> list[str]:
         """Contacts with people, walls, doors and furniture (not the rug or the floor the
         wheels and the chassis ride on)."""
-        return [c for c in self.contacts if not c.endswith(("(rug)", "(floor)", "(threshold)"))]
+        return [c for c in self.contacts if not c.endswith(_NOT_SOLID)]
+
+
+# The robot's chassis may scrape what the wheels ride over: no collision.
+_NOT_SOLID = ("(rug)", "(floor)", "(threshold)")
+NOT_SOLID_KINDS = ("rug", "floor", "threshold")
+# After reaching a goal, wait this long at most for the planner to report arrival and stop.
+ARRIVAL_SETTLE_S = 3.0
+STANDSTILL_MPS = 0.05  # arrived: within the goal radius and slower than this
 
 
 def _distance_to_polyline(p: np.ndarray, route: np.ndarray) -> float:
+    if len(route) < 2:
+        return float(np.hypot(*(p - route[0])))
     a, b = route[:-1], route[1:]
     ab = b - a
     t = np.clip(np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab),
@@ -153,6 +222,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     os.environ.setdefault("MUJOCO_GL", "egl")
     from hearth_common.config import load_config
     from hearth_description.robot_model import expand_xacro, load_robot_params
+    from hearth_eval.run_metrics import Episode
     from hearth_perception.depth_points import DepthProjector
     from hearth_perception.obstacle_detection import DetectionParams, detect_obstacles
     from hearth_perception.obstacle_tracker import ObstacleTracker, SensorView, TrackerParams
@@ -160,7 +230,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     from hearth_safety.mounting import frame_in_base
     from hearth_sim.config import SimConfig
     from hearth_sim.home.loader import apply_changes, maps_dir, resolve_home
-    from hearth_sim.home.model import HomeChanges
+    from hearth_sim.home.model import HomeChanges, Pose2
     from hearth_sim.home.occupancy import rasterize
     from hearth_sim.mujoco_sim import MujocoSim, camera_intrinsics
     from hearth_trajectory.config import LocalPlannerConfig, motion_limits, planner_params
@@ -168,29 +238,41 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     from hearth_trajectory.people_forecast import Tracks
     from hearth_trajectory.planner import LocalPlanner, Odometry, PlanningInput
 
+    wall0 = time.perf_counter()
     robot = load_robot_params()
     home = resolve_home(scn.home)
-    if scn.added:
-        home = apply_changes(home, HomeChanges(f"{scn.name}: added", added=tuple(scn.added)))
+    if scn.added:  # set down with the robot at its start (hearth_sim checks they are apart)
+        home = apply_changes(replace(home, robot_start=Pose2(*map(float, scn.start))),
+                             HomeChanges(f"{scn.name}: added", added=tuple(scn.added)))
+    latency = {k: float(v) for k, v in scn.latency_s.items()}
+    tof_latency_s = opt.sensing_latency_s + latency.pop("tof", 0.0)
+    # /odom is as late as the slower of the sensors fusion integrates
+    odom_latency_s = opt.sensing_latency_s + max(latency.get("wheels", 0.0),
+                                                 latency.get("imu", 0.0))
     sim_cfg = load_config(SimConfig, {
         # The ToF at its rate; the other cameras, which the planner does not use, once at
         # the start (their first frame) and then not within any run.
         "render_cameras": True, "stereo_rate_hz": 1e-3, "screen_camera_rate_hz": 1e-3,
         "shadow_map_px": 256, "home_file": scn.home, "seed": opt.seed,
         "start_pose": f"{scn.start[0]} {scn.start[1]} {scn.start[2]}",
-        "tof_latency_s": opt.sensing_latency_s,
+        "tof_latency_s": tof_latency_s, "disturbance_schedule": scn.disturbance_schedule,
+        **{f"{k}_latency_s": v for k, v in latency.items()},
     })
     sim = MujocoSim(home, robot, sim_cfg, people=scn.crowd)
-    cfg = load_config(LocalPlannerConfig, {
-        # Simulated time stands still while the planner thinks: no shedding (a wall-clock
-        # matter), so a run depends on its seed only, not on the machine's load.
-        "candidates": opt.candidates, "min_candidates": opt.candidates,
-        "latency_compensation": opt.latency_compensation,
-        "actuation_delay_s": opt.actuation_delay_s, **opt.planner_overrides,
-    })
-    planner = LocalPlanner(motion_limits(cfg, robot), planner_params(cfg, robot))
+    values = {"latency_compensation": opt.latency_compensation,
+              "actuation_delay_s": opt.actuation_delay_s, **opt.planner_overrides}
+    if opt.candidates is not None:
+        values.setdefault("candidates", opt.candidates)
+    # Simulated time stands still while the planner thinks: no shedding (a wall-clock
+    # matter), so a run depends on its seed only, not on the machine's load.
+    values.setdefault("min_candidates",
+                      values.get("candidates", load_config(LocalPlannerConfig, {}).candidates))
+    cfg = load_config(LocalPlannerConfig, values)
+    make = opt.planner_factory or LocalPlanner
+    planner = make(motion_limits(cfg, robot), planner_params(cfg, robot))
     intr = camera_intrinsics(robot, sim_cfg)["tof"]
-    mount = frame_in_base(expand_xacro(), "tof_optical")
+    urdf = expand_xacro()
+    mount = frame_in_base(urdf, "tof_optical")
     projector = DepthProjector(intr.K, intr.width_px, intr.height_px, stride_px=2,
                                min_range_m=robot.tof.min_range_m,
                                max_range_m=robot.tof.max_range_m)
@@ -204,59 +286,93 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                         occ.resolution_m, (occ.origin_x_m, occ.origin_y_m, occ.origin_yaw_rad))
     tracker = ObstacleTracker(TrackerParams(**opt.tracker_overrides))
     detection = DetectionParams(self_radius_m=robot.base.radius_m + 0.05)
+    fusion = None
+    if scn.fusion:
+        from hearth_eval.loop_fusion import LoopFusion
+
+        fusion = LoopFusion(robot, urdf)
 
     period_ns = NS // 10
     delay_ns = round(opt.actuation_delay_s * NS)
-    latency_ns = round(opt.sensing_latency_s * NS)
+    latency_ns = round(odom_latency_s * NS)
     history: deque = deque()  # (t_ns, truth) for delayed odometry
     pending: deque = deque()  # (t_apply_ns, v, w)
     cmd = (0.0, 0.0)
-    route = np.asarray(scn.route, dtype=float)
-    goal = route[-1]
+    goals = scn.goal_points()
+    if not goals:
+        raise ValueError(f"scenario {scn.name!r}: no goal (neither a route nor goals)")
+    names = list(scn.goal_names) + [f"goal {k + 1}" for k in range(len(scn.goal_names),
+                                                                      len(goals))]
+    legs: list[GoalLeg] = []
     errors, speeds, clearance, contacts, cycles = [], [], math.inf, [], []
     tracking: list[float] = []
     trace: list[dict] = []
     out_people = None
     person_gaps: dict[int, float] = {}
-    goal_min = math.inf
     last_plan = None
     with_tracks = 0
-    v_hist: list[float] = []
-    xy_hist: list[np.ndarray] = []
-    reached_at: float | None = None
+    rec = _Recorder()
     next_cycle_ns = 0
     stops, moving = 0, False
     truth = sim.robot_truth()
+    route = None
+
+    def send(k: int, t_s: float) -> np.ndarray | None:
+        xy = truth.position_m[:2].copy()
+        if k == 0 and scn.route is not None:
+            path = np.asarray(scn.route, dtype=float)
+        else:
+            try:
+                path = np.asarray(scn.plan_route(tuple(xy), tuple(goals[k])), dtype=float)
+            except Exception as exc:  # hearth_planning's PlanError: the goal fails
+                legs.append(GoalLeg(names[k], tuple(goals[k]), tuple(xy), t_s, np.zeros((0, 2)),
+                                    t_end_s=t_s, status=f"no path: {exc}"))
+                return None
+        legs.append(GoalLeg(names[k], tuple(map(float, goals[k])), tuple(map(float, xy)), t_s,
+                            path))
+        return path
+
+    route = send(0, 0.0)
+    version, was_blocked = 1, False  # the path's version (progress restarts on a new one)
+    goal_min = math.inf
     end_ns = round(scn.duration_s * NS)
-    while sim.t_ns < end_ns:
+    while route is not None and sim.t_ns < end_ns:
         out = sim.step(*cmd)
         t = sim.t_ns
+        leg = legs[-1]
         while pending and pending[0][0] <= t:
             _, v, w = pending.popleft()
             cmd = (v, w)
+        if fusion is not None:
+            fusion.add(out)
         if out.truth is not None:
             truth = out.truth
             history.append((t, truth))
+            rec.truth(t, truth)
             p = truth.position_m[:2]
             errors.append(_distance_to_polyline(p, route))
-            v_hist.append(float(truth.linear_mps[0]))
-            xy_hist.append(p.copy())
             speeds.append(abs(float(truth.linear_mps[0])))
-            if moving and speeds[-1] < 0.02 and reached_at is None:
+            if moving and speeds[-1] < 0.02 and leg.t_reached_s is None:
                 stops += 1
             moving = speeds[-1] > 0.1 if not moving else speeds[-1] > 0.02
-            goal_min = min(goal_min, float(np.hypot(*(p - goal))))
-            if reached_at is None and goal_min < scn.goal_radius_m:
-                reached_at = t / NS
+            d_goal = float(np.hypot(*(p - goals[len(legs) - 1])))
+            goal_min = min(goal_min, d_goal)
+            if leg.t_reached_s is None and d_goal < scn.goal_radius_m:
+                leg.t_reached_s = t / NS
+            if (leg.t_reached_s is not None and leg.t_arrived_s is None
+                    and d_goal < scn.goal_radius_m and speeds[-1] < STANDSTILL_MPS):
+                leg.t_arrived_s = t / NS
         if out.people is not None:
             out_people = out.people
+            rec.people(t, out.people)
         if out.people is not None and len(out.people.ids):
             d = np.hypot(*(out.people.positions_m - truth.position_m[:2]).T)
             gaps = d - out.people.radius_m - robot.base.radius_m
             clearance = min(clearance, float(np.min(gaps)))
             for pid, gap in zip(out.people.ids.tolist(), gaps.tolist(), strict=True):
-                person_gaps[pid - 1] = min(person_gaps.get(pid - 1, math.inf), gap)
+                person_gaps[pid] = min(person_gaps.get(pid, math.inf), gap)
         if out.contacts:
+            rec.contacts(out.contacts)
             contacts += [f"{c.other} ({c.other_kind})" for c in out.contacts
                          if f"{c.other} ({c.other_kind})" not in contacts]
         for frame in out.tof:  # depth, already late by the injected latency
@@ -293,28 +409,134 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                             ta.positions, ta.velocities, ta.covariances, ta.radii)
             distance = costmap.update(t / NS, (od.x_m, od.y_m), (0.0, 0.0, 0.0),
                                       tracks.positions, tracks.radii)
-            res = planner.plan(PlanningInput(t / NS, od, route, 1, distance, 0.05, tracks))
+            tick = time.perf_counter()
+            res = planner.plan(PlanningInput(t / NS, od, route, version, distance, 0.05,
+                                             tracks))
+            took_ms = (time.perf_counter() - tick) * 1e3
             with_tracks += len(tracks) > 0
             planner.record_cycle_time(0.0)  # simulated time stands still while it plans
             cycles.append(res.compute_s * 1e3)
+            rec.cycle(t, took_ms, res.cmd_v_mps, res.cmd_w_radps)
             last_plan = res.plan
             if opt.trace:
                 trace.append(_trace_row(t / NS, truth, out_people, tracks, res))
             pending.append((t + delay_ns, res.cmd_v_mps, res.cmd_w_radps))
-            if reached_at is not None and res.kind.value == "arrived" and speeds[-1] < 0.01:
+            blocked = bool(getattr(res, "blocked", False))
+            if leg.t_reached_s is not None and (
+                    (res.kind.value == "arrived" and speeds[-1] < 0.01)
+                    or t / NS - leg.t_reached_s > ARRIVAL_SETTLE_S):
+                leg.status, leg.t_end_s = "reached", t / NS
+                if len(legs) == len(goals):
+                    break
+                route = send(len(legs), t / NS)
+                version, goal_min = version + 1, math.inf
+            elif t / NS - leg.t_sent_s > scn.goal_timeout_s:
+                leg.status, leg.t_end_s = "timeout", t / NS
                 break
+            elif blocked and not was_blocked and scn.plan_route is not None:
+                try:  # the global planner's replan_on_blocked
+                    route = np.asarray(scn.plan_route(tuple(truth.position_m[:2]),
+                                                      tuple(goals[len(legs) - 1])), dtype=float)
+                    version, leg.replans = version + 1, leg.replans + 1
+                except Exception:  # no path from here now (PlanError): keep the old one
+                    pass
+            was_blocked = blocked
     sim.close()
-    jerk = _jerk_rms(np.asarray(v_hist), 1.0 / sim_cfg.ground_truth_rate_hz)
-    err = np.asarray(errors)
+    t_last = sim.t_ns / NS
+    for leg in legs:
+        if leg.t_end_s is None:
+            leg.t_end_s = t_last
+    drift = None
+    if fusion is not None:
+        drift = fusion.drift(scn.start, np.asarray(rec.truth_t_ns, dtype=np.int64),
+                             np.asarray(rec.truth_pose).reshape(-1, 3))
+    episode = rec.episode(Episode, robot.base.radius_m, legs)
+    jerk = _jerk_rms(np.asarray(rec.truth_v), 1.0 / sim_cfg.ground_truth_rate_hz)
+    err = np.asarray(errors) if errors else np.zeros(1)
     trk = np.asarray(tracking) if tracking else np.zeros(1)
+    reached = len(legs) == len(goals) and all(g.status == "reached" for g in legs)
     return LoopResult(
-        reached_at is not None, reached_at if reached_at is not None else math.inf,
+        reached, legs[-1].t_reached_s if reached else math.inf,
         float(np.sqrt(np.mean(trk**2))), float(np.sqrt(np.mean(err**2))), float(err.max()),
         jerk, clearance, contacts,
         float(max(speeds, default=0.0)), stops, float(np.median(cycles)) if cycles else 0.0,
-        with_tracks, trace, np.asarray(v_hist), 1.0 / sim_cfg.ground_truth_rate_hz,
-        np.asarray(xy_hist).reshape(-1, 2), person_gaps, goal_min,
+        with_tracks, trace, np.asarray(rec.truth_v), 1.0 / sim_cfg.ground_truth_rate_hz,
+        np.asarray(rec.truth_pose).reshape(-1, 3)[:, :2], person_gaps, goal_min, legs,
+        episode, drift, time.perf_counter() - wall0,
     )
+
+
+class _Recorder:
+    """What a run records, at the ground-truth rate, for :class:`run_metrics.Episode`."""
+
+    def __init__(self) -> None:
+        self.truth_t_ns: list[int] = []
+        self.truth_pose: list[tuple[float, float, float]] = []
+        self.truth_v: list[float] = []
+        self.truth_w: list[float] = []
+        self.people_t_ns: list[int] = []
+        self.people_rows: list[dict[int, tuple[float, float, float]]] = []  # id -> x, y, r
+        self.cycle_t_ns: list[int] = []
+        self.cycle_ms: list[float] = []
+        self.cmd: list[tuple[float, float]] = []
+        self._contacts: dict[tuple, object] = {}  # (start, link, other) -> latest Contact
+
+    def truth(self, t_ns: int, truth) -> None:
+        self.truth_t_ns.append(t_ns)
+        self.truth_pose.append((float(truth.position_m[0]), float(truth.position_m[1]),
+                                truth.yaw_rad))
+        self.truth_v.append(float(truth.linear_mps[0]))
+        self.truth_w.append(float(truth.angular_radps[2]))
+
+    def people(self, t_ns: int, people) -> None:
+        self.people_t_ns.append(t_ns)
+        self.people_rows.append({
+            int(i): (float(xy[0]), float(xy[1]), float(r))
+            for i, xy, r in zip(people.ids, people.positions_m, people.radius_m, strict=True)})
+
+    def cycle(self, t_ns: int, ms: float, v: float, w: float) -> None:
+        self.cycle_t_ns.append(t_ns)
+        self.cycle_ms.append(ms)
+        self.cmd.append((v, w))
+
+    def contacts(self, contacts) -> None:
+        for c in contacts:  # the simulator repeats a lasting contact in every message
+            self._contacts[(c.start_ns, c.robot_link, c.other)] = c
+
+    def episode(self, episode_cls, robot_radius_m: float, legs: list[GoalLeg]):
+        from hearth_eval.run_metrics import Contact, GoalRun, merge_contacts
+
+        ids = sorted({i for row in self.people_rows for i in row})
+        col = {i: k for k, i in enumerate(ids)}
+        xy = np.full((len(self.people_rows), len(ids), 2), np.nan)
+        radius = np.full((len(self.people_rows), len(ids)), np.nan)
+        for n, row in enumerate(self.people_rows):
+            for i, (x, y, r) in row.items():
+                xy[n, col[i]] = (x, y)
+                radius[n, col[i]] = r
+        contacts = [Contact(c.start_ns / NS, None if c.end_ns is None else c.end_ns / NS,
+                            c.other, c.other_kind, float(c.max_normal_force_n))
+                    for c in self._contacts.values() if c.other_kind not in NOT_SOLID_KINDS]
+        cmd = np.asarray(self.cmd, dtype=float).reshape(-1, 2)
+        # a goal's run ends when the robot stands at it (arrived), else when it ended
+        goals = [GoalRun(g.name, g.goal_xy[0], g.goal_xy[1], g.t_sent_s,
+                         g.t_arrived_s if g.t_arrived_s is not None else g.t_end_s, g.status)
+                 for g in legs]
+        return episode_cls(
+            robot_radius_m=robot_radius_m,
+            truth_t_s=np.asarray(self.truth_t_ns, dtype=float) / NS,
+            truth_pose=np.asarray(self.truth_pose, dtype=float).reshape(-1, 3),
+            truth_v_mps=np.asarray(self.truth_v, dtype=float),
+            truth_w_radps=np.asarray(self.truth_w, dtype=float),
+            people_t_s=np.asarray(self.people_t_ns, dtype=float) / NS,
+            people_xy=xy, people_radius_m=radius,
+            cycle_t_s=np.asarray(self.cycle_t_ns, dtype=float) / NS,
+            cycle_ms=np.asarray(self.cycle_ms, dtype=float),
+            cmd_t_s=np.asarray(self.cycle_t_ns, dtype=float) / NS,
+            cmd_v_mps=cmd[:, 0], cmd_w_radps=cmd[:, 1],
+            contacts=merge_contacts(contacts), goals=goals,
+            plans=[(g.t_sent_s, g.route) for g in legs],
+        )
 
 
 def _trace_row(t_s: float, truth, people, tracks, res) -> dict:
