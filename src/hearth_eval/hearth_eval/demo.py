@@ -294,6 +294,18 @@ def _warning_summary(log_path: Path, limit: int = 8) -> list[str]:
     return out
 
 
+def _surface_touches(contacts) -> str:
+    """The chassis's touches of the floor, a rug or a threshold (the sill's bump, a rug's
+    edge), one entry per surface: how often and when."""
+    by: dict[str, list[float]] = {}
+    for c in contacts:
+        if c.with_surface:
+            by.setdefault(c.other, []).append(c.t_start_s)
+    return ", ".join(
+        f"{name} {len(ts)}x (t = {min(ts):.0f}" + (f"-{max(ts):.0f} s)" if len(ts) > 1 else " s)")
+        for name, ts in by.items())
+
+
 def _areas(scenario: Scenario):
     """The home's rugs and thresholds as report areas, and the ones the route must cross."""
     from hearth_eval.report import Area
@@ -342,8 +354,11 @@ def write_outputs(run_dir: Path, scenario: Scenario, ep: Episode, run: dict) -> 
         "Simulated time": f"{run['sim_s']:.1f} s, in {run['wall_s']:.0f} s of wall time "
                           f"(achieved real-time factor {run['real_time_factor']:.2f})",
         "Contacts": (", ".join(f"{c.other} ({c.other_kind}) at t = {c.t_start_s:.1f} s"
-                               for c in ep.contacts) or "none"),
+                               for c in ep.contacts if not c.with_surface) or "none"),
     }
+    scrapes = _surface_touches(ep.contacts)
+    if scrapes:
+        info["The chassis touched what it drives on (no collision)"] = scrapes
     if run.get("bag"):
         info["Bag"] = (f"<code>{run['bag']}</code> ({run['bag_mb']:.0f} MB, "
                        f"{run['bag_topics']} topics): open it in Foxglove, or "
@@ -397,6 +412,10 @@ def remake_report(run_dir: Path) -> int:
 # ----------------------------------------------------------------------------- main
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _stop(launch: subprocess.Popen) -> None:
     if launch.poll() is None:
         os.killpg(launch.pid, signal.SIGINT)
@@ -445,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.node import Node
+    from rclpy.signals import SignalHandlerOptions
 
     from hearth_description.robot_model import load_robot_params
     from hearth_eval.episode_recorder import EpisodeRecorder
@@ -477,7 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     with open(log_path, "w") as log:
         launch = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ws,
                                   start_new_session=True, env=env)
-    rclpy.init()
+    # Ctrl-C and SIGTERM end the tour here (KeyboardInterrupt in the loop below), which
+    # stops the launch and writes the report; rclpy's own handlers would only shut its
+    # context down, and the loop would wait for the clock to stop.
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, _interrupt)
     recorder = EpisodeRecorder(None if args.no_bag else run_dir / "bag",
                                robot_radius_m=load_robot_params().base.radius_m,
                                image_rate_hz=args.image_rate_hz)
@@ -578,9 +602,13 @@ def main(argv: list[str] | None = None) -> int:
         print("drove over: " + ", ".join(
             f"{n} (t = {t:.0f} s)" if t is not None else f"{n} (NOT crossed)"
             for n, t in crossed.items()))
-    print(f"contacts: {len(ep.contacts)}"
+    solid = [c for c in ep.contacts if not c.with_surface]
+    print(f"contacts: {len(solid)}"
           + "".join(f"\n  {c.other} ({c.other_kind}) at t = {c.t_start_s:.1f} s"
-                    for c in ep.contacts))
+                    for c in solid))
+    scrapes = _surface_touches(ep.contacts)
+    if scrapes:
+        print(f"the chassis touched what it drives on (no collision): {scrapes}")
     print(f"sim time {recorder.sim_time_s:.1f} s in {wall_s:.0f} s wall "
           f"(real-time factor {rtf:.2f})")
     warnings = _warning_summary(log_path)

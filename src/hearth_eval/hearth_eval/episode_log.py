@@ -153,8 +153,12 @@ class EpisodeLog:
         if not strips:
             return
         self._next_fan_s = t + self.fan_period_s
-        self.fans.append(FanSnapshot(t, frame, strips, np.array(colors, dtype=np.float32),
-                                     chosen, *self._tracks))
+        # The cycle's own time (the markers' stamp), not when the recorder got them: under
+        # load that is tenths of a second later, and the robot drawn there is ahead of its fan.
+        stamp = _s(msg.markers[0].header.stamp)
+        self.fans.append(FanSnapshot(stamp if stamp > 0.0 else t, frame, strips,
+                                     np.array(colors, dtype=np.float32), chosen,
+                                     *self._tracks))
 
     # ------------------------------------------------------------------ the episode
 

@@ -42,8 +42,10 @@ from hearth_eval.run_metrics import (
 )
 
 GOAL_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
-PEOPLE_COLORS = ("#e41a1c", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999")
-PEOPLE_PATH_COLOR = "#8c7a99"
+# People in one colour, apart from the candidates' green..red, the robot's blue and the
+# goals' colours (the paths on the tour: grey, never mistaken for the robot's).
+PERSON_COLOR = "#984ea3"
+PEOPLE_PATH_COLOR = "#a0a0a0"
 TRUTH_COLOR, EST_COLOR, FUSION_COLOR, CMD_COLOR = "#222222", "#1f77b4", "#9a9a9a", "#ff7f0e"
 
 
@@ -184,7 +186,7 @@ def tour_figure(ep: Episode, ctx: ReportContext) -> bytes:
                     xytext=(12, -14), textcoords="offset points", fontsize=8, zorder=9,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": color,
                           "alpha": 0.85})
-    for j, c in enumerate(ep.contacts):
+    for j, c in enumerate([c for c in ep.contacts if not c.with_surface]):
         if len(ep.truth_t_s):
             k = min(int(np.searchsorted(ep.truth_t_s, c.t_start_s)), len(ep.truth_t_s) - 1)
             ax.plot(*ep.truth_pose[k, :2], "x", ms=12, mew=2.5, color="red", zorder=9,
@@ -272,9 +274,9 @@ def fan_figure(ep: Episode, ctx: ReportContext, snap: FanSnapshot,
         for j in range(ep.people_xy.shape[1]):
             xy, r = ep.people_xy[k, j], ep.people_radius_m[k, j]
             if np.all(np.isfinite(xy)):
-                ax.add_patch(Circle(xy, r, fc=PEOPLE_COLORS[j % len(PEOPLE_COLORS)],
+                ax.add_patch(Circle(xy, r, fc=PERSON_COLOR,
                                     ec="k", alpha=0.55, zorder=6))
-        ax.plot([], [], "o", ms=10, color=PEOPLE_COLORS[0], alpha=0.55,
+        ax.plot([], [], "o", ms=10, color=PERSON_COLOR, alpha=0.55,
                 label="people (true)")
     tracks = to_map(snap.tracks_xy)
     for j, (xy, r) in enumerate(zip(tracks, snap.tracks_radius_m, strict=True)):
@@ -534,7 +536,9 @@ def render_html(ep: Episode, metrics: Sequence[GoalMetrics], tour: GoalMetrics |
             "came closest to a person (or mid-tour when nobody came near). Each thin line is "
             "a candidate trajectory over the next 3 s (a sample of them), coloured by its "
             "cost from green (good) to red (bad); the thick blue line is the one it chose. "
-            "Filled discs: the people where they really were; dashed red circles: the "
+            "They start where the robot will be when the plan takes effect, a little ahead "
+            "of the blue disc (the robot's true pose when the cycle began). "
+            "Purple discs: the people where they really were; dashed red circles: the "
             "obstacles the robot tracked from its depth camera (what the planner avoids)."),
             fan_figure(ep, ctx, snap)))
     figures.append(("Speed, turning and jerk", (

@@ -22,7 +22,9 @@ Definitions (per goal: from the moment the goal was sent to its result):
   simulator announces). Also the error over time, for the report.
 - **planner cycle p95**: the 95th percentile of /local_planner/cycle_time_ms over the goal.
 - **contacts**: the simulator's robot contacts (people, objects) that began during the goal,
-  a grinding contact that flickers counted once (``merge_contacts``).
+  a grinding contact that flickers counted once (``merge_contacts``). The floor, a rug or a
+  threshold (``SURFACE_KINDS``) is what the robot drives on: the chassis touching it (a rug's
+  edge, the sill's bump) is no collision and is not counted.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from typing import Any
 import numpy as np
 
 PERSONAL_SPACE_M = 0.5
+# What the robot drives on: a contact with one of these is no collision.
+SURFACE_KINDS = ("floor", "rug", "threshold")
 JERK_SMOOTH_S = 0.1
 
 
@@ -68,6 +72,11 @@ class Contact:
     @property
     def with_person(self) -> bool:
         return self.other_kind == "person"
+
+    @property
+    def with_surface(self) -> bool:
+        """With the floor, a rug or a threshold: what the robot drives on, no collision."""
+        return self.other_kind in SURFACE_KINDS
 
 
 def merge_contacts(contacts: list[Contact], gap_s: float = 1.0) -> list[Contact]:
@@ -300,7 +309,7 @@ def _segment_metrics(ep: Episode, name: str, status: str, t0: float, t1: float,
     et, err = series["error"]
     m_err = ep.window(t0, t1, et)
     cycles = ep.cycle_ms[ep.window(t0, t1, ep.cycle_t_s)]
-    contacts = [c for c in ep.contacts if t0 <= c.t_start_s <= t1]
+    contacts = [c for c in ep.contacts if t0 <= c.t_start_s <= t1 and not c.with_surface]
     return GoalMetrics(
         name=name, reached=status == "reached", status=status, time_s=t1 - t0,
         path_length_m=path_length_m(ep.truth_pose[m_truth, :2]),

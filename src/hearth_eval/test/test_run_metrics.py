@@ -144,6 +144,17 @@ def test_contacts_are_counted_in_the_goal_where_they_began():
     assert tour.status == "reached" and tour.time_s == 10.0
 
 
+def test_the_chassis_on_the_floor_a_rug_or_the_sill_is_no_collision():
+    ep = straight_run(10.0)
+    ep.goals = [GoalRun("a", 0, 0, 0.0, 10.0, "reached")]
+    ep.contacts = [Contact(2.0, 2.1, "threshold/bathroom_sill", "threshold", 80.0),
+                   Contact(2.2, 2.3, "floor", "floor", 40.0),
+                   Contact(4.0, 4.1, "rug/hall_runner", "rug", 20.0),
+                   Contact(6.0, 6.2, "wall/hall_s", "wall", 30.0)]
+    (a,) = goal_metrics(ep)
+    assert (a.contacts_people, a.contacts_objects) == (0, 1)  # the wall only
+
+
 def test_a_goal_without_a_result_runs_to_the_end_of_the_recording():
     ep = straight_run(8.0)
     ep.goals = [GoalRun("a", 0, 0, 3.0)]
@@ -189,3 +200,23 @@ def test_an_empty_episode_gives_empty_series_and_no_crash():
     assert m.path_length_m == 0.0
     with pytest.raises(ValueError, match="no goals"):
         episode_metrics(Episode(robot_radius_m=ROBOT_R))
+
+
+def test_a_fan_is_timed_by_its_cycle_not_by_when_the_recorder_got_it():
+    # Under load the recorder gets /local_planner/candidates tenths of a second late: the
+    # robot drawn at that time would stand ahead of the fan it planned from.
+    from types import SimpleNamespace as Msg
+
+    from hearth_eval.episode_log import EpisodeLog
+
+    def marker(ns: str) -> Msg:
+        return Msg(ns=ns, header=Msg(frame_id="odom", stamp=Msg(sec=12, nanosec=300_000_000)),
+                  points=[Msg(x=0.0, y=0.0), Msg(x=1.0, y=0.1)],
+                  color=Msg(r=0.0, g=1.0, b=0.0, a=0.6))
+
+    log = EpisodeLog(ROBOT_R)
+    log.add("/local_planner/candidates", Msg(markers=[marker("candidates"), marker("chosen")]),
+            12.75)
+    (fan,) = log.fans
+    assert fan.t_s == pytest.approx(12.3)
+    assert len(fan.strips) == 1 and fan.chosen is not None
