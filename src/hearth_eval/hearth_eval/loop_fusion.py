@@ -12,7 +12,9 @@ robot's true start pose; the error between the estimate, so placed, and the true
 end of the episode, in metres and as a percentage of the true distance driven, and the
 heading error in degrees. It is fusion's dead-reckoning drift (wheels and gyro, no visual
 odometry), not the stack's pose error: that is ATE, which needs V-SLAM (``./hearth demo``,
-``./hearth eval slam``).
+``./hearth eval slam``). The EKF's rejections by reason come with it: wheel samples that
+arrive later than the EKF's ``reorder_window_s`` behind the IMU's are rejected as too old,
+and the drift with them says what that costs.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ class FusionDrift:
     position_error_m: float  # at the end
     drift_percent: float  # position error / distance, %
     heading_error_deg: float  # at the end
+    rejected: tuple[tuple[str, int], ...] = ()  # the EKF's rejections by reason (non-zero)
 
     def as_dict(self) -> dict:
-        return {k: round(float(v), 4) for k, v in self.__dict__.items()}
+        out = {k: round(float(v), 4) for k, v in self.__dict__.items() if k != "rejected"}
+        return {**out, "rejected": dict(self.rejected)}
 
 
 def _compose(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple:
@@ -97,4 +101,6 @@ class LoopFusion:
         err = math.hypot(est[0] - true[0], est[1] - true[1])
         head = abs((est[2] - true[2] + math.pi) % (2 * math.pi) - math.pi)
         dist = float(np.sum(np.hypot(*np.diff(truth_pose[: j + 1, :2], axis=0).T)))
-        return FusionDrift(dist, err, 100.0 * err / max(dist, 1e-9), math.degrees(head))
+        rejected = tuple((k, int(v)) for k, v in self.ekf.rejected.items() if v)
+        return FusionDrift(dist, err, 100.0 * err / max(dist, 1e-9), math.degrees(head),
+                           rejected)

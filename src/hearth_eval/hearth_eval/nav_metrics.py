@@ -111,6 +111,7 @@ def episode_metrics(result, bounds: list[LegBound]) -> dict[str, Any]:
         "fusion_drift_percent": None if drift is None else _round(drift.drift_percent),
         "fusion_position_error_m": None if drift is None else _round(drift.position_error_m),
         "fusion_heading_error_deg": None if drift is None else _round(drift.heading_error_deg),
+        "fusion_rejected": {} if drift is None else dict(drift.rejected),
         "ate_rms_m": None,
         "sim_time_s": _round(float(ep.truth_t_s[-1]) if len(ep.truth_t_s) else 0.0),
         "wall_s": _round(result.wall_s),

@@ -336,3 +336,9 @@ def test_quick_suite_variant_a_reaches_every_goal_without_a_contact(tmp_path, ca
         assert r["fusion_drift_percent"] is not None and r["ate_rms_m"] is None
         assert all(t is not None for t in r["crossed_at_s"].values())  # over the runner
     assert any(r["crossed_at_s"] for r in runs)
+    # the table again from results.json, without running
+    assert nav_suite.main(["--from-results", str(tmp_path / "results.json")]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == summary
+    (tmp_path / "broken.json").write_text("{")
+    assert nav_suite.main(["--from-results", str(tmp_path / "broken.json")]) == 2
+    assert "not a results.json" in capsys.readouterr().err
