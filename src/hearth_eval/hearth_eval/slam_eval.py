@@ -621,8 +621,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         d = f["darkness"]
         after = ("tracking held through the dark" if d["tracking_held_through_the_dark"]
-                 else f"relocalized {d['relocalized_after_lights_s']} s after the lights (by "
-                      f"{d['relocalized_by']})")
+                 else f"lost at {d['tracking_lost_at_s']} s, relocalized at "
+                      f"{d['relocalized_at_s']} s ({d['relocalized_after_lights_s']} s after "
+                      f"the lights, by {d['relocalized_by']})")
         print(f"{name} dark {d['dark_from_s']}-{d['lights_back_s']} s: lost "
               f"{f['tracking_lost_s']} s, max error in the dark {d['error_in_the_dark_max_m']} "
               f"m; {after}")

@@ -17,8 +17,16 @@ The graph, in the order one explains it (README "Back end" gives the values and 
 
 Landmarks enter the graph only once ``min_keyframes_per_landmark`` keyframes have observed
 them (a landmark seen from one keyframe constrains no pose); until then they wait, and one
-not seen again within ``pending_landmark_max_age_keyframes`` is forgotten. Keyframes whose
-landmarks are almost all seen by enough others are culled: their factors are removed
+not seen again within ``pending_landmark_max_age_keyframes`` is forgotten.
+
+Back in a place already mapped (the front end sees it under new ids), a keyframe's rows are
+matched by projection to the landmarks of an earlier visit's keyframes nearby and verified
+by PnP-RANSAC (``_match_map``). If enough match and the last keyframe in the graph is close,
+the keyframe only locates the robot (map->odom from its PnP pose; it is not added:
+``KeyframeUpdate.skipped``); otherwise it enters the graph and its matched rows become
+observations of the old landmarks, whose young duplicates go (``_apply_fusion``; the
+front end's ids become aliases). Keyframes whose landmarks are almost all seen by enough
+others, or mostly by an earlier visit's keyframes, are culled: their factors are removed
 (``ISAM2.update(removeFactorIndices=...)``; iSAM2 then drops the variable), their two
 odometry factors are replaced by one across the gap, and landmarks left with too few
 observers are removed the same way. So the graph, and memory, grow with the places visited
@@ -394,6 +402,11 @@ class Backend:
     @property
     def latest_keyframe(self) -> int | None:
         return self._last_kf
+
+    @property
+    def version(self) -> int:
+        """Bumped by every iSAM2 update: the estimate changed."""
+        return self._version
 
     def optimized_poses(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids (K,), T_map_base (K, 4, 4)) of the keyframes in the graph, by id."""
