@@ -134,7 +134,8 @@ class BackendSnapshot:
     relocalizing: bool = False  # a relocalization is under way (tracking lost or a break)
     relocalized: tuple[Relocalized, ...] = ()  # in this batch
     held: tuple[int, ...] = ()  # keyframes of this batch held out of the graph (not located)
-    latest_covariance: np.ndarray | None = None  # (6, 6) marginal of latest_kf, GTSAM order
+    latest_covariance: np.ndarray | None = None  # (6, 6) marginal of latest_kf (or, within
+    # covariance_period_s of the last one taken, of an earlier keyframe), GTSAM order
 
 
 @dataclass
@@ -151,10 +152,12 @@ class BackendThread:
                  max_queue: int = 64,
                  on_snapshot: Callable[[BackendSnapshot], None] | None = None,
                  reloc_params: RelocalizationParams | None = None,
-                 landmarks_period_s: float = 1.0) -> None:
+                 landmarks_period_s: float = 1.0, covariance_period_s: float = 1.0) -> None:
         self.backend = backend
         self.landmarks_period_s = landmarks_period_s
         self._landmarks_taken = (-math.inf, np.zeros(0, np.int64), np.zeros((0, 3)))
+        self.covariance_period_s = covariance_period_s
+        self._covariance: tuple = (None, None, -math.inf)  # (key, marginal, taken at)
         self.loop_detector = loop_detector
         self.on_snapshot = on_snapshot
         self.reloc_params = reloc_params or RelocalizationParams()
@@ -540,10 +543,20 @@ class BackendThread:
         latest = be.latest_keyframe
         cov = None
         if latest is not None and seq > 0:
-            try:
-                cov = be.marginal_covariance(latest)
-            except (KeyError, RuntimeError):
-                cov = None
+            # only when the graph changed, and at most every covariance_period_s: a marginal
+            # costs 20-200 ms on a big graph (GTSAM holds the interpreter lock meanwhile);
+            # in between, the previous keyframe's (the odometry's drift since is added later)
+            key, last_cov, taken_at = self._covariance
+            now = time.monotonic()
+            if key == (latest, be.version) or (last_cov is not None
+                                                and now - taken_at < self.covariance_period_s):
+                cov = last_cov
+            else:
+                try:
+                    cov = be.marginal_covariance(latest)
+                except (KeyError, RuntimeError):
+                    cov = None
+                self._covariance = ((latest, be.version), cov, now)
         return BackendSnapshot(
             seq, latest, None if latest is None else be.keyframes[latest].t_s, be.map_odom(),
             ids, poses, lm_ids, pts, tuple(be.loops()),
