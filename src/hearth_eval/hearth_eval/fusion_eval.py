@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hearth_eval.atomic_json import write_json_atomic
 from hearth_eval.fusion_metrics import (
     NS,
     Trajectory,
@@ -48,7 +49,6 @@ from hearth_eval.fusion_metrics import (
 )
 from hearth_eval.fusion_record import (
     Recording,
-    _write_json_atomic,
     load_scenario,
     record_drive,
     workspace_root,
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{rec.manifest['record_wall_s']:.1f} s wall -> {folder}", file=sys.stderr)
     rec.manifest["path"] = str(folder)
     res = evaluate(rec, ws, euroc=not args.no_euroc)
-    _write_json_atomic(folder / "results.json", res)
+    write_json_atomic(folder / "results.json", res)
     print(format_table(res))
     print(json.dumps(res, separators=(",", ":")))
     return 0

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from hearth_eval.atomic_json import write_json_atomic
+
 NS = 1_000_000_000
 SCENARIO_FILE = Path("config") / "scenarios" / "fusion_drive.yaml"
 LEG_TIMEOUT_S = 180.0  # a leg the follower does not finish in this long is a broken route
@@ -156,7 +158,7 @@ class Recording:
             raise
         manifest = dict(self.manifest)
         manifest["recording_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
-        _write_json_atomic(folder / "manifest.json", manifest)
+        write_json_atomic(folder / "manifest.json", manifest)
         self.manifest = manifest
         return folder
 
@@ -170,18 +172,6 @@ class Recording:
         with open(folder / "manifest.json", encoding="utf-8") as f:
             manifest = json.load(f)
         return cls(arrays, manifest)
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------ the drive

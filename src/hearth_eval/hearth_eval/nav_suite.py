@@ -28,13 +28,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hearth_eval.atomic_json import write_json_atomic
 from hearth_eval.nav_metrics import ATE_NOTE, METRICS, aggregate, format_estimate
 
 CROWDED_PEOPLE = 3  # an episode with this many people or more is "crowded"
@@ -324,20 +324,6 @@ def format_goals(goals: list[dict]) -> str:
 # ----------------------------------------------------------------------------- output
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, default=_json_default)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _json_default(o: Any) -> Any:
     if hasattr(o, "as_dict"):
         return o.as_dict()
@@ -432,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         "goals": summary["goals"], "errors": len(errors), "notes": {"ate": ATE_NOTE},
         "variants_left_out": broken,
     }
-    write_json_atomic(out / "results.json", results)
+    write_json_atomic(out / "results.json", results, default=_json_default, sort_keys=False)
 
     print_summary(results, summary, variants, out / "results.json")
     return 1 if errors else 0

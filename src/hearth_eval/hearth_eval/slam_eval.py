@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hearth_eval.atomic_json import write_json_atomic
 from hearth_eval.slam_record import (
     Recording,
     fused_odometry,
@@ -51,7 +52,6 @@ from hearth_eval.slam_record import (
     odometry_at,
     record_drive,
     workspace_root,
-    write_json_atomic,
 )
 
 GOAL_ATE_M = 0.03

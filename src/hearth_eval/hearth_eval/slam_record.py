@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from hearth_eval.atomic_json import write_json_atomic
+
 NS = 1_000_000_000
 SCENARIO_FILE = Path("config") / "scenarios" / "slam_tour.yaml"
 LEG_TIMEOUT_S = 120.0
@@ -185,18 +187,6 @@ class Recording:
         arrays = dict(self.arrays, stereo_left=left, stereo_right=right)
         return Recording(arrays, dict(self.manifest, lighting="darkness" if illuminator
                                       else "darkness, illuminator off"))
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------ the drive

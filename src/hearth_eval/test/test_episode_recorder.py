@@ -36,12 +36,12 @@ TOPICS = {"/clock", "/ground_truth/odom", "/odom", "/tf", "/ground_truth/people"
           "/stereo/left/image_raw", "/map", "/local_planner/cycle_time_ms"}
 
 
-class FakeRun(Node):
+class ScriptedRun(Node):
     """A simulated run's topics: the robot drives east at 0.5 m/s from (1, 2); its
     odometry has drifted 0.1 m north, which V-SLAM's map->odom undoes from t = 0.5 s."""
 
     def __init__(self, **kwargs):
-        super().__init__("fake_run", **kwargs)
+        super().__init__("scripted_run", **kwargs)
         self.clock = self.create_publisher(Clock, "/clock", 10)
         self.truth = self.create_publisher(Odometry, "/ground_truth/odom", 10)
         self.odom = self.create_publisher(Odometry, "/odom", 10)
@@ -94,7 +94,7 @@ def recorded(tmp_path_factory):
     """Records 2 s of the fake run; yields (bag directory, recorder)."""
     bag_dir = tmp_path_factory.mktemp("run") / "bag"
     with ros_context() as ctx:
-        run = FakeRun(context=ctx)
+        run = ScriptedRun(context=ctx)
         recorder = EpisodeRecorder(bag_dir, robot_radius_m=0.2, image_rate_hz=2.0,
                                    discovery_period_s=0.1, context=ctx)
         with Spinner([run, recorder]) as spin:
