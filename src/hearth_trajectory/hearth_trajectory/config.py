@@ -127,6 +127,11 @@ class LocalPlannerConfig:
         2.0, "/local_planner/blocked turns true after this long without progress", min=0.0,
         max=60.0,
     )  # fmt: skip
+    people_blocked_after_s: float = param(
+        10.0, "... or after this long while only people are in the way (the map alone leaves a "
+        "way open): people move on, and a doorway someone stands in is not shut", min=0.0,
+        max=600.0,
+    )  # fmt: skip
     pan_lookahead_s: float = param(
         1.2, "the screen faces the committed plan's point this far ahead", min=0.0, max=3.0
     )
@@ -216,7 +221,8 @@ def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams
         people_reaction_s=cfg.people_reaction_s,
         goal_tolerance_m=cfg.goal_tolerance_m, path_window_m=cfg.path_window_m,
         follow_distance_m=cfg.follow_distance_m, blocked_progress_m=cfg.blocked_progress_m,
-        blocked_after_s=cfg.blocked_after_s, pan_lookahead_s=cfg.pan_lookahead_s,
+        blocked_after_s=cfg.blocked_after_s, people_blocked_after_s=cfg.people_blocked_after_s,
+        pan_lookahead_s=cfg.pan_lookahead_s,
         progress_weight=cfg.progress_weight, progress_discount=cfg.progress_discount,
         collision_weight=cfg.collision_weight, jerk_weight=cfg.jerk_weight,
         comfort_weight=cfg.comfort_weight, comfort_sigma_m=cfg.comfort_sigma_m,

@@ -208,6 +208,16 @@ class Evaluation:
         gain = -np.diff(self.cost_to_go, axis=1)
         return np.sum(self.survival * gain, axis=1)
 
+    def progress_apart_from_people(self, max_risk: float) -> np.ndarray:
+        """(N,) the progress each candidate would make if no one were there, counted only
+        for those the map's obstacles leave at most ``max_risk`` of a collision (0 for the
+        others): whether the way is open but for people (who move on: wait) or shut (a gap
+        too narrow, a closed door: find another)."""
+        gain = -np.diff(self.cost_to_go, axis=1)
+        touched = np.maximum.accumulate(self.static_contact, axis=1)
+        progress = np.sum((1.0 - touched) * gain, axis=1)
+        return np.where(touched[:, -1] <= max_risk, progress, 0.0)
+
     def discounted_progress(self, discount: float) -> np.ndarray:
         """sum_k discount^k S_k (c_{k-1} - c_k), (N,): sooner progress is worth more."""
         gain = -np.diff(self.cost_to_go, axis=1)

@@ -117,6 +117,9 @@ class PlannerParams:
     follow_min_speed_mps: float = 0.2
     blocked_progress_m: float = 0.05
     blocked_after_s: float = 2.0
+    # Only people in the way (the map alone leaves a way open): they move on; the global
+    # planner hears of it later, or it marks a doorway shut for someone standing in it.
+    people_blocked_after_s: float = 10.0
     pan_lookahead_s: float = 1.2
     # critics
     progress_weight: float = 1.0
@@ -363,11 +366,15 @@ class LocalPlanner:
         # candidates through it still progress, while the one chosen waits; the global
         # planner must hear of it, or the robot waits there for good.
         progress = math.inf if in_place else best.get("progress", best["max_progress"])
-        blocked = self._update_blocked(now, progress)
+        # People in the way: the map alone leaves a way open that they take progress from.
+        by_people = (best.get("open_progress", -math.inf)
+                     >= max(best["max_progress"], 0.0) + p.blocked_progress_m)
+        blocked = self._update_blocked(now, progress, by_people)
         kind = Kind.BLOCKED if progress < p.blocked_progress_m else Kind.ACTIVE
         status = goal_status
         if kind is Kind.BLOCKED:
-            status = ("no candidate makes progress" if best["max_progress"]
+            status = ("waiting for people to pass" if by_people
+                      else "no candidate makes progress" if best["max_progress"]
                       < p.blocked_progress_m else "no candidate makes progress safely")
         v, w = self._command(now, t_eff)
         return PlanResult(
@@ -543,6 +550,7 @@ class LocalPlanner:
         all_costs, all_knots, all_x, all_y = [], [], [], []
         best: dict = {}
         max_progress = -np.inf
+        open_progress = -np.inf  # the best progress apart from people
         evaluated = 0
         for it in range(1 + (p.refine_iterations if per_iter > 0 else 0)):
             if it > 0:
@@ -555,6 +563,8 @@ class LocalPlanner:
             costs = evaluate(self.critics, ev)
             evaluated += roll.n
             max_progress = max(max_progress, float(np.max(ev.progress)))
+            open_progress = max(open_progress, float(np.max(
+                ev.progress_apart_from_people(p.risk_threshold))))
             i = int(np.argmin(costs.total))
             c = float(costs.total[i])
             # The warm start keeps its place unless a newcomer beats it by switch_margin.
@@ -577,7 +587,8 @@ class LocalPlanner:
         xs, ys = np.concatenate(all_x), np.concatenate(all_y)
         vis = np.linspace(0, len(cost) - 1, max(1, len(cost) // 10)).astype(int)
         order = np.argsort(np.argsort(np.where(np.isfinite(cost[vis]), cost[vis], np.inf)))
-        best.update(evaluated=evaluated, max_progress=max_progress, vis_x=xs[vis],
+        best.update(evaluated=evaluated, max_progress=max_progress,
+                    open_progress=open_progress, vis_x=xs[vis],
                     vis_y=ys[vis], vis_rank=order / max(len(vis) - 1, 1))
         return best
 
@@ -604,13 +615,16 @@ class LocalPlanner:
                 return _wrap(s.yaw_rad - start.yaw_rad)
         return _wrap(math.atan2(ty - start.y_m, tx - start.x_m) - start.yaw_rad)
 
-    def _update_blocked(self, now: float, max_progress: float) -> bool:
-        if max_progress >= self.p.blocked_progress_m:
+    def _update_blocked(self, now: float, progress: float, by_people: bool) -> bool:
+        """Whether the chosen trajectory has made no progress for ``blocked_after_s`` (for
+        ``people_blocked_after_s`` while only people are in the way)."""
+        if progress >= self.p.blocked_progress_m:
             self._no_progress_since = None
             return False
         if self._no_progress_since is None:
             self._no_progress_since = now
-        return now - self._no_progress_since >= self.p.blocked_after_s
+        after = self.p.people_blocked_after_s if by_people else self.p.blocked_after_s
+        return now - self._no_progress_since >= after
 
     def _stop(self, now: float, kind: Kind, status: str, t_eff: float | None = None,
               start: StartState | None = None, people: Forecast | None = None) -> PlanResult:

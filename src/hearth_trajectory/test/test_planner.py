@@ -170,6 +170,32 @@ def test_waiting_before_a_gap_too_narrow_to_pass_safely_reports_blocked(route_cl
     assert replanned.kind is Kind.BLOCKED and not replanned.blocked
 
 
+def test_a_person_standing_in_a_doorway_is_waited_for_before_the_way_counts_as_blocked():
+    # The demo's hallway: someone stands in the study's doorway, the only way in. The map
+    # alone leaves the way open, so the robot waits for them, and says so; only after
+    # people_blocked_after_s does the global planner hear of it. It used to hear after
+    # blocked_after_s, and its door memory marked the doorway shut for a person in it: the
+    # robot was sent on detour after detour round the apartment.
+    pl = planner(blocked_after_s=1.0, people_blocked_after_s=4.0)
+    door = walls([(1.6, 1.8, -5.0, -0.45), (1.6, 1.8, 0.45, 5.0)])
+    person = Tracks(0.0, np.array([1]), np.array([[1.7, 0.0]]), np.zeros((1, 2)),
+                    np.tile(np.eye(4) * 1e-3, (1, 1, 1)), np.array([0.25]))
+    t, s, results = 0.0, None, []
+    for _ in range(80):
+        od = odom(t) if s is None else odom(t, s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps)
+        tracks = Tracks(t, person.ids, person.positions, person.velocities,
+                        person.covariances, person.radii)
+        results.append(run(pl, t, od, distance=door, tracks=tracks))
+        s = results[-1].plan.state(t + 0.1)
+        t += 0.1
+    waiting = [r for r in results if r.kind is Kind.BLOCKED]
+    assert waiting and all(r.status == "waiting for people to pass" for r in waiting)
+    assert s.x_m < 1.7 - 0.25 - 0.175  # short of the person
+    started = results.index(waiting[0]) * 0.1
+    raised = [k * 0.1 for k, r in enumerate(results) if r.blocked]
+    assert raised and raised[0] - started >= 4.0 - 0.15  # not after blocked_after_s
+
+
 def test_the_way_to_go_leads_through_no_gap_the_robot_would_not_drive_through():
     # The demo's kitchen again, as the global planner (with its margin) routes it: out by
     # the door to the north and round. West, a gap of 0.48 m leads into the next room, whose

@@ -70,11 +70,14 @@ class MppiPlanner(LocalPlanner):
         # signal (the sampled ones too).
         ev = Evaluation(roll, scene, comfort_sigma_m=p.comfort_sigma_m)
         costs = evaluate(self.critics, ev)
-        progress = max(float(ev.progress[0]),
-                       float(np.max(Evaluation(sampled, scene, p.comfort_sigma_m).progress)))
+        ev_sampled = Evaluation(sampled, scene, p.comfort_sigma_m)
+        progress = max(float(ev.progress[0]), float(np.max(ev_sampled.progress)))
+        open_progress = max(float(ev.progress_apart_from_people(p.risk_threshold)[0]), float(
+            np.max(ev_sampled.progress_apart_from_people(p.risk_threshold))))
         order = np.argsort(np.argsort(cost))
         return {"cost": float(costs.total[0]), "roll": roll, "targets": targets,
                 "warm": False, "terms": {n: float(v[0]) for n, v in costs.terms.items()},
                 "evaluated": k, "max_progress": progress, "progress": float(ev.progress[0]),
+                "open_progress": open_progress,
                 "vis_x": sampled.x,
                 "vis_y": sampled.y, "vis_rank": order / max(len(vis) - 1, 1)}
