@@ -421,6 +421,11 @@ def clearance_figure(ep: Episode, ctx: ReportContext,
                 f"t = {t[k]:.1f} s")
     else:
         ax.text(0.5, 0.5, "nobody about", transform=ax.transAxes, ha="center")
+    # What counts as a collision is the simulator's contact between the bodies, not the
+    # discs' overlap: mark the contacts, or say there were none.
+    hits = [c.t_start_s for c in ep.contacts if c.other_kind == "person"]
+    ax.plot(hits, np.zeros(len(hits)), "x", color="k", ms=9, mew=2,
+            label=f"contact with a person (simulator): {len(hits)}")
     ax.axhspan(-0.1, PERSONAL_SPACE_M, color="#e41a1c", alpha=0.08, lw=0,
                label=f"within {PERSONAL_SPACE_M:g} m (personal space)")
     ax.axhline(0.0, color="k", lw=0.8)
@@ -550,7 +555,9 @@ def render_html(ep: Episode, metrics: Sequence[GoalMetrics], tour: GoalMetrics |
         "order. Dashed line: the lights dimmed. The jerk axes are clipped, so a jolt such as "
         "the sill may run off the plot."), motion_figure(ep, ctx, series)))
     figures.append(("Distance to people", (
-        "The gap between the robot's body and the nearest person's (0 would be touching). "
+        "The gap between the robot's disc and the nearest person's disc (0: touching; below "
+        "0 the discs overlap, a person's body in the simulator being slimmer than the disc "
+        "round it). Collisions are the simulator's contacts between the bodies, marked x. "
         "The pink band is the 0.5 m personal space."), clearance_figure(ep, ctx, series)))
     figures.append(("Localization error (ATE)", (
         "How far the stack's estimate of the robot's position was from the truth, over "
