@@ -104,7 +104,7 @@ def test_the_chance_constraint_forbids_risk_above_its_threshold_and_nothing_belo
 
 
 def test_the_planner_with_a_chance_constraint_commits_within_the_threshold():
-    p = PlannerParams(candidates=600, seed=2, objective="chance_constraint",
+    p = PlannerParams(candidates=600, min_candidates=600, seed=2, objective="chance_constraint",
                       risk_threshold=0.01)
     pl = LocalPlanner(LIMITS, p)
     pl.compute_estimate_s = lambda: 0.02
@@ -117,7 +117,7 @@ def test_the_planner_with_a_chance_constraint_commits_within_the_threshold():
 
 
 def test_the_weighted_sum_planner_trades_raw_progress_against_risk():
-    p = PlannerParams(candidates=600, seed=2, objective="weighted_sum")
+    p = PlannerParams(candidates=600, min_candidates=600, seed=2, objective="weighted_sum")
     pl = LocalPlanner(LIMITS, p)
     pl.compute_estimate_s = lambda: 0.02
     res = pl.plan(PlanningInput(0.0, Odometry(0.0, 0.0, 0.0, 0.0, 0.5, 0.0, np.eye(2) * 1e-4),

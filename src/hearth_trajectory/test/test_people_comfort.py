@@ -67,7 +67,7 @@ def walkers(routes, speed_mps: float, starts_s):
 def drive(start, path: np.ndarray, people, duration_s: float):
     """Closed loop at 10 Hz: the robot is where its committed plan says (perfect execution),
     the people where ``people(t)`` says. Returns [(t, odom, result)] until arrival."""
-    pl = LocalPlanner(LIMITS, PlannerParams(candidates=400, seed=1))
+    pl = LocalPlanner(LIMITS, PlannerParams(candidates=400, min_candidates=400, seed=1))
     pl.compute_estimate_s = lambda: 0.02  # deterministic timing
     t = 0.0
     od = Odometry(0.0, *start, np.eye(2) * 1e-4)

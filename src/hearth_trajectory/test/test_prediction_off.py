@@ -30,7 +30,8 @@ def test_a_frozen_forecast_keeps_everyone_where_last_seen_with_their_position_co
 
 def test_the_planner_without_prediction_sees_people_standing_where_last_seen():
     def plan(predict: bool):
-        pl = LocalPlanner(LIMITS, PlannerParams(candidates=300, seed=1, predict_people=predict))
+        pl = LocalPlanner(LIMITS, PlannerParams(candidates=300, min_candidates=300, seed=1,
+                                                predict_people=predict))
         pl.compute_estimate_s = lambda: 0.02
         return pl.plan(PlanningInput(0.0, Odometry(0.0, 0.0, 0.0, 0.0, 0.5, 0.0,
                                                    np.eye(2) * 1e-4),
