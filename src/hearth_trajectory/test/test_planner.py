@@ -405,7 +405,8 @@ def test_it_backs_off_slowly_when_a_person_walks_straight_at_it():
     # Backwards at most reverse_speed_mps: with a person about to walk into a robot at
     # rest in a passage, backing away (facing them) is among the choices.
     lim = MotionLimits(AxisLimits(-0.25, 1.0, 1.0, 5.0), AxisLimits(-2.5, 2.5, 4.0, 20.0))
-    pl = LocalPlanner(lim, PlannerParams(**{**PARAMS.__dict__, "candidates": 1000, "min_candidates": 1000}))
+    pl = LocalPlanner(lim, PlannerParams(**{**PARAMS.__dict__, "candidates": 1000,
+                                            "min_candidates": 1000}))
     pl.compute_estimate_s = lambda: 0.02
     passage = walls([(-5.0, 5.0, 0.55, 5.0), (-5.0, 5.0, -5.0, -0.55)])
     tracks = Tracks(0.0, np.array([1]), np.array([[1.6, 0.0]]), np.array([[-0.8, 0.0]]),
