@@ -252,7 +252,7 @@ def _make_client(node_cls):
 def format_table(metrics: list[GoalMetrics], tour: GoalMetrics) -> str:
     """The per-goal table printed at the end (and its whole-tour row)."""
     head = ("goal", "reached", "time s", "min dist people m", "jerk lin m/s³",
-            "jerk ang rad/s³", "ATE m", "cycle p95 ms")
+            "jerk ang rad/s³", "ATE m", "cycle p95 wall ms")
 
     def num(v: float, digits: int) -> str:
         return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"

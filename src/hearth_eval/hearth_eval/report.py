@@ -503,7 +503,7 @@ TABLE_COLUMNS = (
     ("jerk_linear_rms_mps3", "jerk RMS, linear (m/s³)", 2),
     ("jerk_angular_rms_radps3", "jerk RMS, angular (rad/s³)", 2),
     ("ate_rms_m", "ATE RMS (m)", 3),
-    ("planner_cycle_p95_ms", "planner cycle p95 (ms)", 0),
+    ("planner_cycle_p95_ms", "planner cycle p95 (wall ms)", 0),
     ("contacts", "contacts", None),
 )
 

@@ -20,7 +20,10 @@ Definitions (per goal: from the moment the goal was sent to its result):
   V-SLAM's map->odom) against the true pose, position error RMS, with no alignment: the map
   frame is the world frame by construction (V-SLAM starts its map at the start pose the
   simulator announces). Also the error over time, for the report.
-- **planner cycle p95**: the 95th percentile of /local_planner/cycle_time_ms over the goal.
+- **planner cycle p95**: the 95th percentile of /local_planner/cycle_time_ms over the goal:
+  the wall time of the node's whole cycle (plan, markers, publishing). With the simulator
+  and the whole stack sharing a small machine (the real-time factor well below 1), it is
+  long in wall time while the planner still keeps its rate on the simulated clock.
 - **contacts**: the simulator's robot contacts (people, objects) that began during the goal,
   a grinding contact that flickers counted once (``merge_contacts``). The floor, a rug or a
   threshold (``SURFACE_KINDS``) is what the robot drives on: the chassis touching it (a rug's
