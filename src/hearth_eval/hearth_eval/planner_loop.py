@@ -382,7 +382,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
             T = _pose_matrix(stamp) @ mount_matrix(mount)
             pts = projector.points_in(frame.images[0], T)
             rxy = tuple(stamp.position_m[:2])
-            costmap.set_depth_points(frame.t_ns / NS, pts, rxy)
+            costmap.set_depth_points(frame.t_ns / NS, pts, rxy, (float(T[0, 3]), float(T[1, 3])))
             static = _static_window(costmap, rxy)
             det = detect_obstacles(pts, T[:2, 3], detection, static.distance_at, rxy,
                                    projector.side_border(frame.images[0]))

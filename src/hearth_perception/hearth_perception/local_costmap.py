@@ -23,6 +23,11 @@ Optional memory (``memory_s`` > 0, and ``t_s`` / ``sensor_xy_odom`` given to ``u
 depth cells stay occupied for ``memory_s`` seconds after their last hit, unless a later frame
 sees past them: in the bearing bin of a cell (seen from the sensor), a return farther than the
 cell shows its ray passed through, so the cell is free (returns from the floor count).
+
+Optional clearing of the map (``clear_static``, with ``sensor_xy_odom``): the frame's rays
+clear the static layer the same way. Where the camera sees, it overrides the map: the map is
+placed by the localization's estimate, and 10-20 cm of error narrows a doorway, by the map's
+wall drawn into it, until the robot no longer fits through what the camera sees is open.
 """
 
 from __future__ import annotations
@@ -123,6 +128,7 @@ class LocalCostmap:
         max_obstacle_z_m: float = 0.7,
         memory_s: float = 0.0,
         self_radius_m: float = 0.0,
+        clear_static: bool = False,
     ) -> None:
         if not (math.isfinite(resolution_m) and resolution_m > 0.0):
             raise ValueError(f"resolution_m must be > 0, got {resolution_m}")
@@ -141,6 +147,7 @@ class LocalCostmap:
         self.max_obstacle_z_m = float(max_obstacle_z_m)
         self.memory_s = float(memory_s)
         self.self_radius_m = float(self_radius_m)
+        self.clear_static = bool(clear_static)
         n = self.cells
         self._origin_cell = np.zeros(2, dtype=np.int64)  # (col, row) of the window's corner
         self._occupied = np.zeros((n, n), dtype=bool)
@@ -204,6 +211,7 @@ class LocalCostmap:
         origin = self.origin_odom_xy
 
         depth = np.zeros((n, n), dtype=bool)
+        seen_free = None  # the cells this frame's rays crossed
         if points_odom is not None:
             pts = np.asarray(points_odom, dtype=float)
             if pts.ndim != 2 or pts.shape[1] != 3:
@@ -215,10 +223,12 @@ class LocalCostmap:
                 d = pts[:, :2] - center
                 obstacle &= np.hypot(d[:, 0], d[:, 1]) > self.self_radius_m
             cells = np.floor((pts[:, :2] - origin) / res).astype(np.int64)  # (col, row)
-            if remember and sensor_xy_odom is not None:
+            if (remember or self.clear_static) and sensor_xy_odom is not None:
                 # every return below the top (floor included) proves the space before it free
                 seen = pts[z <= self.max_obstacle_z_m, :2]
-                self._clear_rays(np.asarray(sensor_xy_odom, dtype=float), seen)
+                seen_free = self._seen_free(np.asarray(sensor_xy_odom, dtype=float), seen)
+                if remember and seen_free is not None:
+                    self._last_hit_s[seen_free] = -np.inf
             hit = cells[obstacle]
             inside = np.all((hit >= 0) & (hit < n), axis=1)
             depth[hit[inside, 1], hit[inside, 0]] = True
@@ -231,6 +241,8 @@ class LocalCostmap:
         self.static_cells = 0
         if static is not None:
             layer = self._rasterise(static, origin)
+            if self.clear_static and seen_free is not None:
+                layer &= ~seen_free
             self.static_cells = int(layer.sum())
             occ = occ | layer
         self._occupied = occ
@@ -269,12 +281,13 @@ class LocalCostmap:
             out[max(-di, 0): n + min(-di, 0), max(-dj, 0): n + min(-dj, 0)] = src
         self._last_hit_s = out
 
-    def _clear_rays(self, sensor_xy: np.ndarray, returns_xy: np.ndarray) -> None:
-        """Forget remembered hits on the cells the frame's rays crossed: in each bearing bin
+    def _seen_free(self, sensor_xy: np.ndarray, returns_xy: np.ndarray) -> np.ndarray | None:
+        """The cells the frame's rays crossed (H, W) bool: in each bearing bin
         (``CLEARING_BIN_RAD`` wide, seen from the sensor) the cells nearer than the farthest
-        return of the bin, less one cell. Vectorised over the window's cells."""
+        return of the bin, less one cell. Vectorised over the window's cells; None without
+        returns."""
         if len(returns_xy) == 0 or not np.all(np.isfinite(sensor_xy)):
-            return
+            return None
         nbins = int(np.ceil(2.0 * np.pi / CLEARING_BIN_RAD))
         d = returns_xy - sensor_xy
         bins = (np.floor((np.arctan2(d[:, 1], d[:, 0]) + np.pi) / CLEARING_BIN_RAD)
@@ -285,8 +298,7 @@ class LocalCostmap:
         cx, cy = xs[None, :] - sensor_xy[0], ys[:, None] - sensor_xy[1]
         cell_bins = (np.floor((np.arctan2(cy, cx) + np.pi) / CLEARING_BIN_RAD)
                      .astype(np.int64) % nbins)
-        seen_free = np.hypot(cx, cy) < farthest[cell_bins] - self._res
-        self._last_hit_s[seen_free] = -np.inf
+        return np.hypot(cx, cy) < farthest[cell_bins] - self._res
 
     # ---------------------------------------------------------------------- query
     def distance_at(self, xy_odom: np.ndarray, outside_value_m: float = 0.0) -> np.ndarray:

@@ -119,6 +119,38 @@ def test_a_rotated_thin_wall_stays_unbroken():
     assert np.all(cm.distance_at(wall[inside]) <= 0.05 * math.sqrt(2) / 2 + 1e-6)
 
 
+def _doorway_map(res=0.05):
+    """A wall along map y = 2 m with a 0.8 m doorway, x in [1.6, 2.4) m."""
+    occ = np.zeros((200, 200), dtype=np.int8)
+    occ[40, :] = 100
+    occ[40, 32:48] = 0
+    return StaticMap(occ, res, origin_xy_yaw=(0.0, 0.0, 0.0))
+
+
+def test_where_the_camera_sees_the_doorway_open_a_misplaced_map_does_not_close_it():
+    # The localization is 0.15 m off in x: the map's wall juts 0.15 m into the doorway the
+    # camera sees. Seen from the robot in front of it, the doorway's rays (the floor beyond
+    # it, the jambs where they really are) clear the map's cells they pass; out of view
+    # the map's wall stays.
+    static = _doorway_map().in_odom((0.15, 0.0, 0.0))  # odom = truth; the map is misplaced
+    sensor = np.array([2.0, 1.0])
+    # the true jambs at x = 1.6 and 2.4 (their face, y = 2.0, 0.3 m up) and the floor behind
+    jambs = np.array([[x, 2.0, 0.3] for x in np.arange(1.0, 1.6, 0.02)]
+                     + [[x, 2.0, 0.3] for x in np.arange(2.42, 3.0, 0.02)])
+    floor = np.array([[x, y, 0.0] for x in np.arange(1.62, 2.4, 0.02)
+                      for y in np.arange(2.1, 3.0, 0.1)])
+    pts = np.vstack([jambs, floor])
+    for clear, opening_m in ((False, 0.8 - 0.15), (True, 0.8)):
+        cm = LocalCostmap(clear_static=clear)
+        cm.update(sensor, pts, static, sensor_xy_odom=sensor)
+        row = cm.occupied[_cell(cm, (2.0, 2.0))[0]]
+        xs = cm.cell_centers_odom()[0]
+        free = xs[(~row) & (xs > 1.0) & (xs < 3.0)]
+        assert free.max() - free.min() + 0.05 == pytest.approx(opening_m, abs=0.051)
+        # out of the camera's view (no return in that bearing) the map's wall stays
+        assert cm.occupied[_cell(cm, (0.5, 2.025))]
+
+
 def test_without_memory_a_cell_is_forgotten_when_its_point_is_gone():
     cm = LocalCostmap()
     cm.update((0.0, 0.0), np.array([[1.0, 0.0, 0.3]]))

@@ -5,7 +5,9 @@ A thin glue (ROS-free): depth frames become odom-frame points when they arrive
 (``hearth_perception.local_costmap.LocalCostmap``) is rebuilt around the robot from the
 latest fresh frame's points and the global map, and its distance field becomes a
 :class:`~hearth_trajectory.fields.GridField`. Points on a tracked person are left out: the
-person is planned around from their forecast, not as a wall where they stood.
+person is planned around from their forecast, not as a wall where they stood. Where the
+frame's rays pass, they clear the map's cells (``clear_static``): the map is placed by the
+localization's estimate, and its error must not close a doorway the camera sees open.
 
 hearth_perception is imported lazily: without it there is no local costmap and the planner
 plans against people only (the node says so once at start).
@@ -29,17 +31,19 @@ def perception_available() -> bool:
 class LocalCostmapInput:
     def __init__(self, size_m: float, resolution_m: float, depth_timeout_s: float,
                  track_clearance_m: float, self_radius_m: float, min_obstacle_z_m: float = 0.03,
-                 max_obstacle_z_m: float = 0.7):
+                 max_obstacle_z_m: float = 0.7, clear_static: bool = True):
         from hearth_perception.local_costmap import LocalCostmap
 
         self.costmap = LocalCostmap(size_m, resolution_m, min_obstacle_z_m=min_obstacle_z_m,
-                                    max_obstacle_z_m=max_obstacle_z_m)
+                                    max_obstacle_z_m=max_obstacle_z_m,
+                                    clear_static=clear_static)
         self.depth_timeout_s = depth_timeout_s
         self.track_clearance_m = track_clearance_m
         self.self_radius_m = self_radius_m
         self.static_map = None  # hearth_perception.local_costmap.StaticMap
         self._points: np.ndarray | None = None  # (N, 3) odom frame
         self._points_stamp_s = -np.inf
+        self._sensor_xy: tuple[float, float] | None = None  # odom, at the frame's stamp
 
     @property
     def resolution_m(self) -> float:
@@ -52,16 +56,19 @@ class LocalCostmapInput:
         self.static_map = StaticMap(occupancy, resolution_m, origin_xy_yaw)
 
     def set_depth_points(self, stamp_s: float, points_odom: np.ndarray,
-                         robot_xy: tuple[float, float] | None = None) -> None:
+                         robot_xy: tuple[float, float] | None = None,
+                         sensor_xy: tuple[float, float] | None = None) -> None:
         """A depth frame's points (N, 3), odom frame. Those within ``self_radius_m`` of the
         robot's position at the frame's stamp are the robot's own body (the ToF sees the
-        front of the chassis) and are dropped."""
+        front of the chassis) and are dropped. ``sensor_xy``: where the camera was (odom),
+        for its rays to clear the map (without it, nothing is cleared)."""
         pts = np.asarray(points_odom, dtype=float).reshape(-1, 3)
         if robot_xy is not None and len(pts):
             d2 = (pts[:, 0] - robot_xy[0]) ** 2 + (pts[:, 1] - robot_xy[1]) ** 2
             pts = pts[d2 > self.self_radius_m**2]
         self._points = pts
         self._points_stamp_s = stamp_s
+        self._sensor_xy = sensor_xy
 
     def update(self, now_s: float, centre_xy: tuple[float, float],
                pose_odom_map: tuple[float, float, float] | None,
@@ -78,7 +85,9 @@ class LocalCostmapInput:
         static = None
         if self.static_map is not None and pose_odom_map is not None:
             static = self.static_map.in_odom(pose_odom_map)
-        self.costmap.update(np.asarray(centre_xy, dtype=float), points, static)
+        sensor = self._sensor_xy if points is not None else None
+        self.costmap.update(np.asarray(centre_xy, dtype=float), points, static,
+                            sensor_xy_odom=sensor)
         origin = self.costmap.origin_odom_xy
         return GridField((float(origin[0]), float(origin[1])), self.costmap.resolution_m,
                          np.asarray(self.costmap.distance_m, dtype=float))

@@ -245,7 +245,8 @@ class LocalPlannerNode(Node):
                 robot_xy = None
             # An empty or all-NaN image gives no points: nothing seen, not an error.
             self.costmap.set_depth_points(stamp_to_ns(msg.header.stamp) * 1e-9,
-                                          self._projector.points_in(depth, T), robot_xy)
+                                          self._projector.points_in(depth, T), robot_xy,
+                                          (float(T[0, 3]), float(T[1, 3])))
         except (ValueError, TransformError) as exc:
             self._reject("depth_rejected", f"depth frame rejected: {exc}")
 
