@@ -198,10 +198,20 @@ def episodes(suite: str, scenarios: list[str] | None = None,
     return out
 
 
+def complete_episodes(rows: list[dict], variants: dict[str, Any]) -> list[dict]:
+    """The rows of the episodes (scenario, seed) that every variant has a row for."""
+    have: dict[tuple, set] = {}
+    for r in rows:
+        have.setdefault((r["scenario"], r["seed"]), set()).add(r["variant"])
+    whole = {ep for ep, keys in have.items() if keys >= set(variants)}
+    return [r for r in rows if (r["scenario"], r["seed"]) in whole]
+
+
 def run_suite(eps: list, variants: dict[str, Any], jobs: int = 1,
               log=None) -> list[dict[str, Any]]:
     """Every episode with every variant (episode by episode); rows in that order. A line per
-    finished run goes to ``log`` (default: stderr)."""
+    finished run goes to ``log`` (default: stderr). Interrupted (Ctrl-C), it stops the runs
+    still to come and returns the rows finished so far: an hour of runs is not lost."""
     log = log if log is not None else sys.stderr
     tasks = [(nav, key) for nav in eps for key in variants]
     rows: list[dict[str, Any] | None] = [None] * len(tasks)
@@ -213,26 +223,38 @@ def run_suite(eps: list, variants: dict[str, Any], jobs: int = 1,
         print(f"[{done}/{len(tasks)} {time.perf_counter() - t0:6.0f} s] "
               f"{_describe(row, variants)}", file=log, flush=True)
 
-    if jobs <= 1:
-        for k, task in enumerate(tasks):
-            report(k, _run_task(task))
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # spawn: MuJoCo's EGL context and numba do not survive a fork
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
-            futures = {ex.submit(_run_task, task): k for k, task in enumerate(tasks)}
-            for fut in as_completed(futures):
-                k = futures[fut]
-                try:
-                    row = fut.result()
-                except Exception as exc:  # the worker died
-                    nav, key = tasks[k]
-                    row = {"scenario": nav.name, "seed": nav.base.seed, "variant": key,
-                           "success": False, "error": f"worker: {type(exc).__name__}: {exc}"}
-                report(k, row)
+    try:
+        if jobs <= 1:
+            for k, task in enumerate(tasks):
+                report(k, _run_task(task))
+        else:
+            _run_pool(tasks, jobs, report)
+    except KeyboardInterrupt:
+        done = sum(r is not None for r in rows)
+        print(f"interrupted: {done} of {len(tasks)} runs done; keeping those", file=log,
+              flush=True)
     return [r for r in rows if r is not None]
+
+
+def _run_pool(tasks: list, jobs: int, report) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: MuJoCo's EGL context and numba do not survive a fork
+    ex = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {ex.submit(_run_task, task): k for k, task in enumerate(tasks)}
+        for fut in as_completed(futures):
+            k = futures[fut]
+            try:
+                row = fut.result()
+            except Exception as exc:  # the worker died
+                nav, key = tasks[k]
+                row = {"scenario": nav.name, "seed": nav.base.seed, "variant": key,
+                       "success": False, "error": f"worker: {type(exc).__name__}: {exc}"}
+            report(k, row)
+    finally:  # interrupted: the runs not started are dropped, not waited for
+        ex.shutdown(wait=False, cancel_futures=True)
 
 
 def _describe(row: dict, variants: dict) -> str:
@@ -400,7 +422,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.jobs} job(s)", file=sys.stderr, flush=True)
     rows = run_suite(eps, variants, args.jobs)
     wall_s = time.perf_counter() - t0
-    summary = summarize(rows, variants)
+    expected = len(eps) * len(variants)
+    if not rows:
+        print("hearth eval nav: interrupted before any run finished", file=sys.stderr)
+        return 130
+    # Interrupted: the variants are compared on the episodes every one of them finished.
+    summary = summarize(complete_episodes(rows, variants), variants)
     out = run_dir(args.out)
     errors = [r for r in rows if "error" in r]
     results = {
@@ -417,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
                                for k, v in summary["crowded"].items()},
         "goals": summary["goals"], "errors": len(errors), "notes": {"ate": ATE_NOTE},
         "variants_left_out": broken,
+        "interrupted": len(rows) < expected, "runs_expected": expected,
     }
     write_json_atomic(out / "results.json", results, default=_json_default, sort_keys=False)
 
@@ -427,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
 def print_summary(results: dict, summary: dict, variants: dict[str, Any],
                   path: Path) -> None:
     """The table(s), the goals, the notes, then the summary as JSON on the last line."""
-    runs = results["runs"]
+    runs = complete_episodes(results["runs"], variants)
+    if results.get("interrupted"):
+        print(f"INTERRUPTED: {len(results['runs'])} of {results['runs_expected']} runs done; "
+              f"the table compares the variants on the {len(runs) // max(len(variants), 1)} "
+              "episodes they all finished")
     eps = {(r["scenario"], r["seed"]): r for r in runs}
     n_crowded = sum(bool(r.get("crowded")) for r in eps.values())
     homes = {r.get("home") for r in eps.values()}
@@ -469,7 +501,7 @@ def reprint(path: Path) -> int:
         results = json.loads(path.read_text())
         variants = {k: BuiltinVariant(k, v["name"], v.get("description", ""))
                     for k, v in results["variants"].items()}
-        summary = summarize(results["runs"], variants)
+        summary = summarize(complete_episodes(results["runs"], variants), variants)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"hearth eval nav: {path}: not a results.json of the suite ({exc})",
               file=sys.stderr)

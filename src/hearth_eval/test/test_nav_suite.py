@@ -342,3 +342,36 @@ def test_quick_suite_variant_a_reaches_every_goal_without_a_contact(tmp_path, ca
     (tmp_path / "broken.json").write_text("{")
     assert nav_suite.main(["--from-results", str(tmp_path / "broken.json")]) == 2
     assert "not a results.json" in capsys.readouterr().err
+
+
+def test_an_interrupted_suite_keeps_the_runs_done_and_compares_whole_episodes(
+        tmp_path, capsys, monkeypatch):
+    # Ctrl-C an hour into the full suite must not lose the hour: the runs done are written,
+    # and the table compares the variants on the episodes they all finished. The episode
+    # runner is replaced by a quick stand-in here; the quick suite's test runs real ones.
+    from hearth_eval import nav_suite
+
+    calls = []
+
+    def run(task):
+        nav, key = task
+        calls.append(key)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # during the fourth run
+        return {"scenario": nav.name, "seed": nav.base.seed, "variant": key,
+                "home": nav.home, "crowded": False, "success": True, "status": "reached",
+                "collisions_people": 0, "collisions_objects": 0, "time_s": 10.0,
+                "lower_bound_s": 5.0, "time_ratio": 1.5 if key == "a" else 2.0, "wall_s": 0.1}
+
+    monkeypatch.setattr(nav_suite, "_run_task", run)
+    rc = nav_suite.main(["--suite", "quick", "--variants", "a,b", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert "interrupted: 3 of 6 runs done" in captured.err
+    assert "INTERRUPTED: 3 of 6 runs done" in captured.out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["interrupted"] and results["runs_expected"] == 6
+    assert len(results["runs"]) == 3
+    # the second episode has (a) only: it is left out of the comparison
+    assert results["aggregates"]["a"]["time_ratio"]["n"] == 1
+    assert results["aggregates"]["b"]["time_ratio"]["value"] == 2.0
