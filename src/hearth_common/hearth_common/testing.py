@@ -2,27 +2,55 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
+DOMAIN_IDS = 100  # ids 1..100
+KEEP_CLAIMS = 4  # a process keeps its last few ids: a node of a test just ended may linger
+_LOCK_DIR = Path(tempfile.gettempdir()) / "hearth-ros-domains"
 _next_offset = 0
+_claims: deque = deque()  # (domain id, its locked file), oldest first
 
 
 def pick_domain_id() -> int:
-    """A ROS domain id unlikely to be shared with tests running in parallel processes.
+    """A ROS domain id that no other process on this machine holds (tests run in parallel
+    processes under ``colcon test``).
 
-    Ids 1..100 are spread by process id; successive calls within a process step through them.
-    """
+    Each id is claimed with an exclusive ``flock`` on a file in the temp dir, held by this
+    process until it has claimed ``KEEP_CLAIMS`` newer ones (or exits: the kernel drops the
+    lock). Spread by process id, ids could coincide: two packages' tests then heard each
+    other's topics (a /slam/pose stamped by another test's clock failed a V-SLAM test)."""
     global _next_offset
-    _next_offset += 1
-    return 1 + (os.getpid() * 7 + _next_offset) % 100
+    _LOCK_DIR.mkdir(exist_ok=True)
+    held = {d for d, _ in _claims}
+    for _ in range(DOMAIN_IDS):
+        _next_offset += 1
+        domain_id = 1 + (os.getpid() * 7 + _next_offset) % DOMAIN_IDS
+        if domain_id in held:
+            continue
+        f = open(_LOCK_DIR / f"{domain_id}.lock", "w")  # noqa: SIM115 (held, not scoped)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another process holds it
+            f.close()
+            continue
+        _claims.append((domain_id, f))
+        while len(_claims) > KEEP_CLAIMS:
+            _claims.popleft()[1].close()  # closing releases the lock
+        return domain_id
+    raise RuntimeError(f"all {DOMAIN_IDS} ROS domain ids are held by other processes "
+                       f"(locks in {_LOCK_DIR})")
 
 
 @contextmanager
