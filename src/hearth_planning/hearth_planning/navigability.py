@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from hearth_common.atomic_file import atomic_write
 from hearth_planning.costmap import Costmap
 from hearth_planning.regions import KINDS, Region
 
@@ -225,20 +224,9 @@ class NavigabilityMemory:
 
     def save(self, path: str | Path, saved_unix_s: float) -> None:
         """Write the memory to ``path`` atomically (temp file in the same folder + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(saved_unix_s), indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 is for the temporary name only
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            f.write(text)
 
     @classmethod
     def from_dict(

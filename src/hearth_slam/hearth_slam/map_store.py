@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from hearth_common.atomic_file import atomic_write
 
 MAP_FORMAT = "hearth_slam_map"
 MAP_VERSION = 1
@@ -166,18 +167,9 @@ def save_map(path: str | os.PathLike, slam_map: SlamMap) -> int:
     path = Path(path)
     meta = dict(slam_map.meta, format=MAP_FORMAT, version=MAP_VERSION)
     check_arrays(slam_map.arrays, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, meta_json=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-                                **slam_map.arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb", permissions=0o600) as f:  # a plan of someone's home
+        np.savez_compressed(f, meta_json=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                            **slam_map.arrays)
     return path.stat().st_size
 
 

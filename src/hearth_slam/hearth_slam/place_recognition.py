@@ -32,12 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from hearth_common.atomic_file import atomic_write
 
 VOCABULARY_FORMAT = "hearth_orb_vocabulary"
 VOCABULARY_VERSION = 1
@@ -230,19 +231,12 @@ class Vocabulary:
         header = dict(self.header, format=VOCABULARY_FORMAT, version=VOCABULARY_VERSION,
                       k=self.k, n_words=self.n_words, n_nodes=len(self.centres),
                       vocabulary_id=self.compute_id())
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(
-                    f, centres=self.centres, children=self.children,
-                    word_of_node=self.word_of_node, idf=self.idf.astype(np.float32),
-                    header_json=np.frombuffer(json.dumps(header, indent=1).encode(),
-                                              dtype=np.uint8))
-            os.chmod(tmp, 0o644)  # shipped with the package: readable by all
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as f:  # shipped with the package: readable by all
+            np.savez_compressed(
+                f, centres=self.centres, children=self.children,
+                word_of_node=self.word_of_node, idf=self.idf.astype(np.float32),
+                header_json=np.frombuffer(json.dumps(header, indent=1).encode(),
+                                          dtype=np.uint8))
         self.header = header
 
     @classmethod

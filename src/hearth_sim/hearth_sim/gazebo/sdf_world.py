@@ -30,15 +30,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from hearth_common.atomic_file import atomic_write
 from hearth_description.robot_model import STANDARD_GRAVITY_MPS2
 from hearth_sim.home import geometry
 from hearth_sim.home.model import Furniture, Home, Light, Rug, Threshold
@@ -324,20 +323,8 @@ def home_to_sdf(home: Home, ceiling: bool = True) -> str:
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
     that a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as open() would have made it (mkstemp makes 0600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        f.write(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

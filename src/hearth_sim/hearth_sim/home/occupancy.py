@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import yaml
 from scipy import ndimage
 
+from hearth_common.atomic_file import atomic_write
 from hearth_sim.home import geometry as geo
 from hearth_sim.home.loader import HomeError, validate_home
 from hearth_sim.home.model import Home, Pose2, Wall
@@ -130,15 +130,8 @@ def rasterize(home: Home, resolution_m: float | None = None,
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        f.write(data)
 
 
 def _num(v: float) -> str:
