@@ -224,6 +224,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     from hearth_description.robot_model import expand_xacro, load_robot_params
     from hearth_eval.run_metrics import Episode
     from hearth_perception.depth_points import DepthProjector
+    from hearth_perception.map_alignment import MapAligner
     from hearth_perception.obstacle_detection import DetectionParams, detect_obstacles
     from hearth_perception.obstacle_tracker import ObstacleTracker, SensorView, TrackerParams
     from hearth_planning.map_io import load_map
@@ -286,6 +287,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                         occ.resolution_m, (occ.origin_x_m, occ.origin_y_m, occ.origin_yaw_rad))
     tracker = ObstacleTracker(TrackerParams(**opt.tracker_overrides))
     detection = DetectionParams(self_radius_m=robot.base.radius_m + 0.05)
+    aligner = MapAligner()  # as the tracker node: a frame's walls aligned to the map first
     fusion = None
     if scn.fusion:
         from hearth_eval.loop_fusion import LoopFusion
@@ -383,8 +385,10 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
             pts = projector.points_in(frame.images[0], T)
             rxy = tuple(stamp.position_m[:2])
             costmap.set_depth_points(frame.t_ns / NS, pts, rxy, (float(T[0, 3]), float(T[1, 3])))
-            static = _static_window(costmap, rxy)
-            det = detect_obstacles(pts, T[:2, 3], detection, static.distance_at, rxy,
+            static = _static_window(costmap, rxy).distance_at
+            static = aligner.align(pts, static, T[:2, 3], detection.min_z_m,
+                                   detection.max_z_m).explain(static)
+            det = detect_obstacles(pts, T[:2, 3], detection, static, rxy,
                                    projector.side_border(frame.images[0]))
             view = SensorView.of_camera(T, projector.half_fov_rad, projector.min_range_m,
                                         projector.max_range_m)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 from hearth_common.config import ConfigError, param
+from hearth_perception.map_alignment import AlignmentParams
 from hearth_perception.obstacle_detection import DetectionParams
 from hearth_perception.obstacle_tracker import TrackerParams
 from hearth_perception.prediction import (
@@ -22,6 +25,7 @@ from hearth_perception.prediction import (
 
 _TRACK = TrackerParams()
 _DETECT = DetectionParams()
+_ALIGN = AlignmentParams()
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,19 @@ class ObstacleTrackerConfig:
         _DETECT.static_clearance_m,
         "points nearer than this to an occupied cell of /map are explained by the map",
         min=0.0, max=1.0,
+    )
+    align_to_map: bool = param(
+        True, "before /map explains a depth frame, align the frame's walls to the map's "
+        "(hearth_perception.map_alignment): the localization may place the map 0.1 m and "
+        "a few degrees off, which would turn door jambs and furniture into people"
+    )
+    max_alignment_m: float = param(
+        _ALIGN.max_correction_xy_m, "a larger alignment shift is not believed", min=0.01,
+        max=2.0,
+    )
+    max_alignment_deg: float = param(
+        math.degrees(_ALIGN.max_correction_yaw_rad), "a larger alignment turn is not believed",
+        min=0.1, max=45.0,
     )
     static_window_m: float = param(
         10.0, "side of the window of /map rasterised around the sensor (covers the ToF's range)",
@@ -184,6 +201,14 @@ def detection_params(cfg: ObstacleTrackerConfig, robot_height_m: float,
         max_radius_m=cfg.max_cluster_radius_m,
         self_radius_m=robot_radius_m + cfg.self_margin_m,
     )
+
+
+def alignment_params(cfg: ObstacleTrackerConfig) -> AlignmentParams | None:
+    """The map alignment's params, or None when it is off."""
+    if not cfg.align_to_map:
+        return None
+    return AlignmentParams(max_correction_xy_m=cfg.max_alignment_m,
+                           max_correction_yaw_rad=math.radians(cfg.max_alignment_deg))
 
 
 def tracker_params(cfg: ObstacleTrackerConfig) -> TrackerParams:

@@ -13,7 +13,9 @@ with the time the states refer to) and their constant-velocity predictions on
 track's covariance plus the people's intent uncertainty, propagated with white acceleration).
 
 /map (transient local) is placed in odom with TF map->odom; without either, every point in
-the height band counts as unexplained. Bad input (wrong encoding, a buffer of the wrong size,
+the height band counts as unexplained. With ``align_to_map`` each frame's walls are first
+aligned to the map's (``map_alignment``), so that the localization's error (0.1 m and a few
+degrees in a dim room) does not turn door jambs and furniture into tracks. Bad input (wrong encoding, a buffer of the wrong size,
 no camera_info yet, no transform at the stamp within ``tf_wait_s``, stamps going back) is
 rejected, counted and logged at most once a second; NaN pixels are simply no points.
 """
@@ -39,6 +41,7 @@ from hearth_description.robot_model import RobotParams, default_robot_yaml, load
 from hearth_msgs.msg import ObstacleTrack, ObstacleTrackArray
 from hearth_perception.config import (
     ObstacleTrackerConfig,
+    alignment_params,
     detection_params,
     robot_height_m,
     tracker_params,
@@ -50,6 +53,7 @@ from hearth_perception.depth_points import (
     transform_matrix,
 )
 from hearth_perception.local_costmap import LocalCostmap, StaticMap
+from hearth_perception.map_alignment import MapAligner
 from hearth_perception.obstacle_detection import Detections, detect_obstacles
 from hearth_perception.obstacle_tracker import ObstacleTracker, SensorView, TrackArrays
 from hearth_perception.prediction import (
@@ -80,6 +84,8 @@ class ObstacleTrackerNode(Node):
         self.projector: DepthProjector | None = None
         self.camera_frame = ""
         self.static_map: StaticMap | None = None
+        align = alignment_params(cfg)
+        self.aligner = MapAligner(align) if align is not None else None
         self.last_detections = Detections.empty()
         self._pending: deque[Image] = deque(maxlen=PENDING_FRAMES)
         self.counts = {
@@ -181,8 +187,12 @@ class ObstacleTrackerNode(Node):
                                        msg.encoding, bool(msg.is_bigendian))
             points = self.projector.points_in(depth, T_odom_cam)
             sensor_xy = T_odom_cam[:2, 3]
-            detections = detect_obstacles(points, sensor_xy, self.detection,
-                                          self._static_distance(sensor_xy),
+            static = self._static_distance(sensor_xy)
+            if static is not None and self.aligner is not None:
+                d = self.detection
+                static = self.aligner.align(points, static, sensor_xy, d.min_z_m,
+                                            d.max_z_m).explain(static)
+            detections = detect_obstacles(points, sensor_xy, self.detection, static,
                                           robot_xy=T_odom_base[:2, 3],
                                           on_side_border=self.projector.side_border(depth))
             p = self.projector

@@ -88,6 +88,10 @@ class LocalPlannerConfig:
     costmap_size_m: float = param(6.0, "side of the local costmap", min=1.0, max=20.0)
     costmap_resolution_m: float = param(0.05, "cell of the local costmap", min=0.01, max=0.5)
     depth_pixel_stride: int = param(2, "use every n-th depth pixel each way", min=1, max=16)
+    align_map_to_depth: bool = param(
+        True, "place /map where each depth frame's walls say it is (within 0.5 m and "
+        "15 degrees of the localization's placement), not only where TF map->odom puts it"
+    )
     track_clearance_m: float = param(
         0.15, "depth points this close to a tracked person (beyond their radius) are the "
         "person, not a static obstacle", min=0.0, max=1.0,

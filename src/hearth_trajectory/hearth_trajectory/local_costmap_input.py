@@ -7,7 +7,10 @@ latest fresh frame's points and the global map, and its distance field becomes a
 :class:`~hearth_trajectory.fields.GridField`. Points on a tracked person are left out: the
 person is planned around from their forecast, not as a wall where they stood. Where the
 frame's rays pass, they clear the map's cells (``clear_static``): the map is placed by the
-localization's estimate, and its error must not close a doorway the camera sees open.
+localization's estimate, and its error must not close a doorway the camera sees open. With
+``align_to_map`` the map is also placed where each fresh frame's walls say it is
+(``hearth_perception.map_alignment``): the walls the camera does not see (beside and behind
+the robot) then move with the ones it does, instead of standing 0.1 m into a hallway.
 
 hearth_perception is imported lazily: without it there is no local costmap and the planner
 plans against people only (the node says so once at start).
@@ -31,8 +34,10 @@ def perception_available() -> bool:
 class LocalCostmapInput:
     def __init__(self, size_m: float, resolution_m: float, depth_timeout_s: float,
                  track_clearance_m: float, self_radius_m: float, min_obstacle_z_m: float = 0.03,
-                 max_obstacle_z_m: float = 0.7, clear_static: bool = True):
+                 max_obstacle_z_m: float = 0.7, clear_static: bool = True,
+                 align_to_map: bool = True):
         from hearth_perception.local_costmap import LocalCostmap
+        from hearth_perception.map_alignment import Alignment, MapAligner
 
         self.costmap = LocalCostmap(size_m, resolution_m, min_obstacle_z_m=min_obstacle_z_m,
                                     max_obstacle_z_m=max_obstacle_z_m,
@@ -44,6 +49,10 @@ class LocalCostmapInput:
         self._points: np.ndarray | None = None  # (N, 3) odom frame
         self._points_stamp_s = -np.inf
         self._sensor_xy: tuple[float, float] | None = None  # odom, at the frame's stamp
+        self.aligner = MapAligner() if align_to_map else None
+        self.alignment = Alignment()  # the latest frame's correction of the map's placement
+        self._aligned_stamp_s = -np.inf
+        self._align_window = LocalCostmap(10.0, resolution_m) if align_to_map else None
 
     @property
     def resolution_m(self) -> float:
@@ -84,6 +93,9 @@ class LocalCostmapInput:
                 points = points[~on_person]
         static = None
         if self.static_map is not None and pose_odom_map is not None:
+            if points is not None and self.aligner is not None:
+                self._align(pose_odom_map)
+                pose_odom_map = self.alignment.corrected_map_pose(pose_odom_map)
             static = self.static_map.in_odom(pose_odom_map)
         sensor = self._sensor_xy if points is not None else None
         self.costmap.update(np.asarray(centre_xy, dtype=float), points, static,
@@ -91,3 +103,16 @@ class LocalCostmapInput:
         origin = self.costmap.origin_odom_xy
         return GridField((float(origin[0]), float(origin[1])), self.costmap.resolution_m,
                          np.asarray(self.costmap.distance_m, dtype=float))
+
+    def _align(self, pose_odom_map: tuple[float, float, float]) -> None:
+        """Align the latest frame (once) to the map as the localization places it."""
+        if self._aligned_stamp_s == self._points_stamp_s or self._sensor_xy is None:
+            return
+        self._aligned_stamp_s = self._points_stamp_s
+        window = self._align_window
+        window.update(np.asarray(self._sensor_xy, dtype=float), None,
+                      self.static_map.in_odom(pose_odom_map))
+        a = self.aligner.align(self._points, window.distance_at, self._sensor_xy,
+                               self.costmap.min_obstacle_z_m, self.costmap.max_obstacle_z_m)
+        if a.aligned:  # a frame that shows too little of the map keeps the last correction
+            self.alignment = a

@@ -87,6 +87,7 @@ class LocalPlannerNode(Node):
                 cfg.costmap_size_m, cfg.costmap_resolution_m, cfg.depth_timeout_s,
                 cfg.track_clearance_m, self_radius_m=self.robot.base.radius_m + 0.05,
                 max_obstacle_z_m=robot_height_m(self.robot),  # higher: it passes under
+                align_to_map=cfg.align_map_to_depth,
             )
         else:
             self.get_logger().warning(
