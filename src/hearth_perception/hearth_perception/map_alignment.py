@@ -23,7 +23,10 @@ few map points, or one whose solution leaves the bounds, is not aligned (identit
 detector then explains points exactly as it did without alignment.
 
 The solve starts from 0 and from the previous frame's correction (the error of the
-localization changes slowly) and keeps the one with the lower cost.
+localization changes slowly) and keeps the one with the lower cost. A frame whose walls are
+on the map already (misfit at most ``min_misfit_m``) is not corrected at all: with
+a right map, fitting people standing by the walls and the rasterised walls' steps would only
+move it (measured in the navigation suite, where the map is exact: slower episodes).
 """
 
 from __future__ import annotations
@@ -47,6 +50,14 @@ class AlignmentParams:
     max_correction_xy_m: float = 0.5  # a larger correction is not believed
     max_correction_yaw_rad: float = math.radians(15.0)
     min_inliers: int = 40
+    # A frame already on the map is left alone: only when its misfit (the 3rd quartile of
+    # its near points' distances to the map; a quartile, not the median, so that one wall
+    # of a corridor on its place does not hide the other one off it) exceeds this (the wall
+    # faces lie half a 5 cm cell from the occupied cells' centres) is a correction looked
+    # for, and it is taken only if it brings the misfit down to ``min_gain_ratio`` of it. Otherwise fitting people by the walls, clutter and the
+    # rasterised walls' steps would move a map that was right.
+    min_misfit_m: float = 0.045
+    min_gain_ratio: float = 0.7
     max_points: int = 800  # the frame's points are thinned to this many, evenly
     iterations: int = 8
     gradient_step_m: float = 0.025
@@ -54,7 +65,8 @@ class AlignmentParams:
     def __post_init__(self) -> None:
         positive = (self.max_inlier_distance_m, self.point_sigma_m, self.huber_m,
                     self.prior_sigma_xy_m, self.prior_sigma_yaw_rad, self.max_correction_xy_m,
-                    self.max_correction_yaw_rad, self.gradient_step_m)
+                    self.max_correction_yaw_rad, self.gradient_step_m, self.min_misfit_m,
+                    self.min_gain_ratio)
         if not all(math.isfinite(v) and v > 0.0 for v in positive):
             raise ValueError(f"alignment parameters must be finite and > 0: {self}")
         if self.min_inliers < 3 or self.max_points < self.min_inliers or self.iterations < 1:
@@ -171,6 +183,12 @@ def _solve(points: np.ndarray, distance_at: DistanceFn, pivot: np.ndarray,
     return x, best, n, rms
 
 
+def _misfit(r: np.ndarray, p: AlignmentParams) -> float:
+    """The 3rd quartile of the distances to the map of the points near it (nan: too few)."""
+    near = r[r < p.max_inlier_distance_m]
+    return float(np.percentile(near, 75.0)) if len(near) >= p.min_inliers else math.nan
+
+
 class MapAligner:
     """Aligns each depth frame to the map, remembering the last correction as the next
     frame's second starting point. ``align`` returns the :class:`Alignment` to read the
@@ -197,6 +215,10 @@ class MapAligner:
             xy = xy[np.linspace(0, len(xy) - 1, p.max_points).astype(np.int64)]
         if len(xy) < p.min_inliers:
             return Alignment(pivot_xy=tuple(pivot))
+        r0 = distance_at(xy)
+        misfit = _misfit(r0, p)
+        if not misfit > p.min_misfit_m:  # on the map already (or no map in view: nan)
+            return Alignment(pivot_xy=tuple(pivot))
         starts = [np.zeros(3)]
         if self.last.aligned:
             prev = self.last.moved_to(tuple(pivot))
@@ -205,6 +227,9 @@ class MapAligner:
         x, _, inliers, rms = min(solutions, key=lambda s: s[1])
         ok = (inliers >= p.min_inliers and math.hypot(x[0], x[1]) <= p.max_correction_xy_m
               and abs(x[2]) <= p.max_correction_yaw_rad)
+        if ok:
+            moved = Alignment((float(x[0]), float(x[1])), float(x[2]), tuple(pivot), aligned=True)
+            ok = _misfit(distance_at(moved.apply(xy)), p) <= p.min_gain_ratio * misfit
         if not ok:
             return Alignment(pivot_xy=tuple(pivot))  # and keep the last good one as a start
         self.last = Alignment((float(x[0]), float(x[1])), float(x[2]), tuple(pivot), inliers,

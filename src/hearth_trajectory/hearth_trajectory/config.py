@@ -89,8 +89,9 @@ class LocalPlannerConfig:
     costmap_resolution_m: float = param(0.05, "cell of the local costmap", min=0.01, max=0.5)
     depth_pixel_stride: int = param(2, "use every n-th depth pixel each way", min=1, max=16)
     align_map_to_depth: bool = param(
-        True, "place /map where each depth frame's walls say it is (within 0.5 m and "
-        "15 degrees of the localization's placement), not only where TF map->odom puts it"
+        False, "place /map where each depth frame's walls say it is (within 0.5 m and "
+        "15 degrees of the localization's placement), not only where TF map->odom puts it "
+        "(off by default: with an exact map it moved walls, fitting people by them)"
     )
     track_clearance_m: float = param(
         0.15, "depth points this close to a tracked person (beyond their radius) are the "
@@ -110,6 +111,12 @@ class LocalPlannerConfig:
         0.05, "cap of that uncertainty: /odom's covariance grows with the distance driven, "
         "but that drift is common to the robot and the local costmap built in odom",
         min=0.001, max=5.0,
+    )  # fmt: skip
+    braking_reaction_s: float = param(
+        0.0, "> 0: each step's halting point must be clear too: where the safety node's "
+        "emergency stop (this reaction time, then the base's deceleration limit) would leave "
+        "the robot (the safety node's reaction_time_s is 0.1; off by default: not better on "
+        "the suite so far)", min=0.0, max=2.0,
     )  # fmt: skip
 
     # Goal, progress, follow mode.
@@ -222,7 +229,7 @@ def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams
         actuation_delay_s=cfg.actuation_delay_s, command_lead_s=cfg.command_lead_s,
         odom_timeout_s=cfg.odom_timeout_s, tracks_timeout_s=cfg.tracks_timeout_s,
         min_pose_sigma_m=cfg.min_pose_sigma_m, max_pose_sigma_m=cfg.max_pose_sigma_m,
-        people_reaction_s=cfg.people_reaction_s,
+        braking_reaction_s=cfg.braking_reaction_s, people_reaction_s=cfg.people_reaction_s,
         goal_tolerance_m=cfg.goal_tolerance_m, path_window_m=cfg.path_window_m,
         follow_distance_m=cfg.follow_distance_m, blocked_progress_m=cfg.blocked_progress_m,
         blocked_after_s=cfg.blocked_after_s, people_blocked_after_s=cfg.people_blocked_after_s,

@@ -98,6 +98,9 @@ class Scene:
     # Per person, how much their personal space counts (0: the person being followed, who
     # asked for the robot's company); None: all 1.
     comfort_weights: np.ndarray | None = None
+    # The safety controller's emergency stop (hearth_safety.speed_law.stopping_distance_m):
+    # (reaction s, deceleration m/s²); None: not checked. See Evaluation.static_contact.
+    braking: tuple[float, float] | None = None
 
     @property
     def pose_sigma_m(self) -> float:
@@ -128,17 +131,36 @@ class Evaluation:
     def static_contact(self) -> np.ndarray:
         """P(touching a mapped or seen obstacle at step k): the clearance (distance to the
         nearest obstacle cell's edge minus the robot's radius) under a Gaussian error of the
-        robot's position along the obstacle's direction, ``Phi(-clearance / sigma_pose)``."""
+        robot's position along the obstacle's direction, ``Phi(-clearance / sigma_pose)``.
+
+        With ``Scene.braking`` the same is also read where the robot would come to a halt if
+        the safety controller stopped it at step k: ``v t_react + v² / (2 a)`` ahead along its
+        heading. A trajectory that turns away from a wall only at the last moment is one the
+        safety controller stops short, or one that ends on the wall when it does: at 0.9 m/s
+        the robot needs 0.5 m to stop, and swinging into a doorway at that speed put it on
+        the door jamb (demo, t = 59 s). The larger of the two probabilities counts.
+        """
         sc = self.scene
         out = np.zeros(self.x.shape)
-        if sc.distance is not None:
-            f = sc.distance
-            _static_contact(
-                np.ascontiguousarray(f.values, dtype=float), f.origin_xy[0], f.origin_xy[1],
-                1.0 / f.resolution_m, self.x, self.y,
-                0.5 * sc.distance_cell_m + sc.robot_radius_m,
-                1.0 / max(sc.pose_sigma_m, self.min_sigma_m), out,
-            )
+        if sc.distance is None:
+            return out
+        f = sc.distance
+        args = (np.ascontiguousarray(f.values, dtype=float), f.origin_xy[0], f.origin_xy[1],
+                1.0 / f.resolution_m)
+        offset = 0.5 * sc.distance_cell_m + sc.robot_radius_m
+        inv_sigma = 1.0 / max(sc.pose_sigma_m, self.min_sigma_m)
+        _static_contact(*args, self.x, self.y, offset, inv_sigma, out)
+        if sc.braking is not None:
+            reaction_s, decel = sc.braking
+            v = self.roll.vel[0, :, 1:]
+            ahead = np.abs(v) * reaction_s + v * v / (2.0 * decel)
+            ahead = np.copysign(ahead, v)  # backing up halts behind
+            yaw = self.roll.yaw[:, 1:]
+            stop = np.zeros(self.x.shape)
+            _static_contact(*args, np.ascontiguousarray(self.x + ahead * np.cos(yaw)),
+                            np.ascontiguousarray(self.y + ahead * np.sin(yaw)), offset,
+                            inv_sigma, stop)
+            np.maximum(out, stop, out=out)
         return out
 
     @cached_property

@@ -140,3 +140,29 @@ def test_the_config_selects_the_objective_and_rejects_an_unknown_one():
         load_config(LocalPlannerConfig, {"objective": "bold"})
     with pytest.raises(ConfigError, match="risk_threshold"):
         load_config(LocalPlannerConfig, {"risk_threshold": 1.5})
+
+
+def test_a_wall_within_the_stopping_distance_counts_though_the_path_bends_away_from_it():
+    """Heading 45 degrees towards a wall at 0.9 m/s and bending away to run along it: the path
+    clears the wall by 0.1 m, but an emergency stop early in the bend (0.1 s to react, then
+    1 m/s²: 0.5 m straight on) would end on it. At 0.3 m/s the stop is short: no matter."""
+    p = PlannerParams()
+    ys = (np.arange(400) + 0.5) * 0.05 - 10.0
+    wall_y = 0.345 + 0.175 + 0.1  # the fast path's farthest reach + radius + 0.1 m
+    distance = GridField((-10.0, -10.0), 0.05,
+                         np.tile(np.maximum(wall_y - ys, 0.0)[:, None], (1, 400)))
+    targets = np.zeros((2, p.steps, 2))
+    targets[0, :, 0], targets[1, :, 0] = 0.9, 0.3
+    targets[:, :, 1] = -1.5
+    start = [StartState(0.0, 0.0, np.radians(45.0), v, 0.0) for v in (0.9, 0.3)]
+    roll = [rollout(s0, targets[i:i + 1], LIMITS, p.dt_s) for i, s0 in enumerate(start)]
+    people = forecast(Tracks.empty(), p.dt_s * np.arange(1, p.steps + 1), p.person_accel_psd)
+
+    def contact(r, braking):
+        scene = Scene(p.dt_s, LIMITS, 0.175, np.eye(2) * 0.02**2, distance, 0.0, people,
+                      None, None, braking)
+        return float(Evaluation(r, scene).static_contact.max())
+
+    assert contact(roll[0], None) < 0.01  # the bend clears the wall ...
+    assert contact(roll[0], (0.1, 1.0)) > 0.9  # ... a stop at full speed in it would not
+    assert contact(roll[1], (0.1, 1.0)) < 0.01  # slowly, a stop is short
