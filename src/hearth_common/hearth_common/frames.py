@@ -5,7 +5,7 @@ Backed by the real ``tf2_ros`` wherever it imports (a ROS 2 install), otherwise 
 (tools/ci_underlay). Callers see one API either way:
 
 - :class:`FrameBuffer` (buffer + /tf, /tf_static listener) with ``lookup``,
-  ``can_transform`` and ``lookup_pose2d``;
+  ``can_transform``, ``lookup_pose2d`` and ``lookup_pose2d_via``;
 - :class:`FramePublisher` with ``send`` (/tf) and ``send_static`` (latched /tf_static);
 - :func:`make_transform` to build a ``geometry_msgs/TransformStamped``;
 - :data:`TransformError`, the base exception of the backend in use (``TransformException``),
@@ -121,6 +121,23 @@ class FrameBuffer:
         msg = self.lookup(target_frame, source_frame, time)
         t, q = msg.transform.translation, msg.transform.rotation
         return (t.x, t.y, quaternion_to_yaw(q.x, q.y, q.z, q.w))
+
+    def lookup_pose2d_via(
+        self, target_frame: str, via_frame: str, source_frame: str
+    ) -> tuple[float, float, float]:
+        """The planar pose of ``source_frame`` in ``target_frame`` as the latest
+        ``target <- via`` composed with the latest ``via <- source``, each at its own time.
+
+        For ``map <- odom <- base_link`` this is what a localization that falls behind
+        leaves: its last correction applied to the latest odometry. A plain lookup of the
+        chain needs both at one time, and fails once the correction is older than the
+        buffer's odometry. Raises :data:`TransformError`.
+        """
+        tx, ty, tyaw = self.lookup_pose2d(target_frame, via_frame)
+        x, y, yaw = self.lookup_pose2d(via_frame, source_frame)
+        c, s = math.cos(tyaw), math.sin(tyaw)
+        return (tx + c * x - s * y, ty + s * x + c * y,
+                math.atan2(math.sin(tyaw + yaw), math.cos(tyaw + yaw)))
 
     def close(self) -> None:
         """Stop listening (destroys the two subscriptions)."""

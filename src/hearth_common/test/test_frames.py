@@ -152,3 +152,40 @@ def test_static_transforms_accumulate_and_reach_a_late_subscriber():
                 late.destroy_node()
         finally:
             robot.destroy_node()
+
+
+def test_a_localization_fallen_behind_leaves_its_last_correction_on_the_latest_odometry():
+    """map -> odom last sent 15 s ago, odom -> base_link now (the buffer keeps 10 s): the
+    chain has no common time, but the pose via odom is the old correction on new odometry."""
+    with ros_context() as ctx:
+        robot = Node("frames_test_lagging", context=ctx)
+        user = Node("frames_test_navigator", context=ctx)
+        try:
+            publisher = FramePublisher(robot)
+            old = robot.get_clock().now() - rclpy_duration(15.0)
+
+            def send_odom():  # the localization's last correction, again, and odometry
+                publisher.send(make_transform("map", "odom", old, 10.0, 0.0, yaw=math.pi / 2))
+                publisher.send(make_transform("odom", "base_link", robot.get_clock().now(),
+                                              1.0, 0.0, yaw=0.0))
+
+            robot.create_timer(0.02, send_odom)
+            frames = FrameBuffer(user)
+            assert spin_until([robot, user], lambda: frames.can_transform("odom", "base_link")
+                              and frames.can_transform("map", "odom", old.to_msg()),
+                              timeout_s=10.0)
+            with pytest.raises(TransformError):
+                frames.lookup_pose2d("map", "base_link")
+            x, y, yaw = frames.lookup_pose2d_via("map", "odom", "base_link")
+            assert (x, y, yaw) == (pytest.approx(10.0), pytest.approx(1.0),
+                                   pytest.approx(math.pi / 2))
+            frames.close()
+        finally:
+            user.destroy_node()
+            robot.destroy_node()
+
+
+def rclpy_duration(seconds: float):
+    from rclpy.duration import Duration
+
+    return Duration(seconds=seconds)

@@ -55,6 +55,11 @@ class GlobalPlannerConfig:
     )
     global_frame: str = param("map", "frame of the map, the goals and /plan")
     robot_frame: str = param("base_link", "the robot's body frame (TF global_frame -> it)")
+    odom_frame: str = param(
+        "odom", "when TF global_frame -> robot_frame has no common time (the localization's "
+        "correction older than the buffered odometry: it fell behind), the robot's pose is "
+        "the latest global_frame -> odom_frame composed with the latest odom_frame -> "
+        "robot_frame (empty: no such fallback)")
     replan_period_s: float = param(
         0.0,
         "replan an active navigation this often from the robot's pose; 0: plan once",

@@ -432,7 +432,22 @@ class GlobalPlannerNode(Node):
         return out
 
     def _robot_pose(self) -> tuple[float, float, float]:
-        return self._frames.lookup_pose2d(self.cfg.global_frame, self.cfg.robot_frame)
+        """The robot's pose on the map; when the localization has fallen behind (its last
+        map -> odom older than the buffered odometry), its last correction on the latest
+        odometry, said once a second: navigating on odometry beats aborting."""
+        cfg = self.cfg
+        try:
+            return self._frames.lookup_pose2d(cfg.global_frame, cfg.robot_frame)
+        except TransformError as exc:
+            if not cfg.odom_frame:
+                raise
+            pose = self._frames.lookup_pose2d_via(cfg.global_frame, cfg.odom_frame,
+                                                  cfg.robot_frame)
+            self.get_logger().warning(
+                f"no common time for {cfg.global_frame} -> {cfg.robot_frame} ({exc}); using "
+                f"the latest {cfg.global_frame} -> {cfg.odom_frame} on the latest odometry",
+                throttle_duration_sec=1.0)
+            return pose
 
     def _plan(self, start_xy: tuple[float, float], goal: PoseStamped) -> PlanResult:
         """Plan on the current map and memory; PlanError or _RequestError(UNKNOWN)."""
