@@ -98,7 +98,7 @@ class LocalCostmapInput:
         static = None
         if self.static_map is not None and pose_odom_map is not None:
             if points is not None and self.aligner is not None:
-                self._align(pose_odom_map)
+                self._align(points, pose_odom_map)
                 pose_odom_map = self.alignment.corrected_map_pose(pose_odom_map)
             static = self.static_map.in_odom(pose_odom_map)
         sensor = self._sensor_xy if points is not None else None
@@ -108,15 +108,16 @@ class LocalCostmapInput:
         return GridField((float(origin[0]), float(origin[1])), self.costmap.resolution_m,
                          np.asarray(self.costmap.distance_m, dtype=float))
 
-    def _align(self, pose_odom_map: tuple[float, float, float]) -> None:
-        """Align the latest frame (once) to the map as the localization places it."""
+    def _align(self, points: np.ndarray, pose_odom_map: tuple[float, float, float]) -> None:
+        """Align the latest frame (once) to the map as the localization places it: its
+        ``points`` less those on tracked people (people are not the map)."""
         if self._aligned_stamp_s == self._points_stamp_s or self._sensor_xy is None:
             return
         self._aligned_stamp_s = self._points_stamp_s
         window = self._align_window
         window.update(np.asarray(self._sensor_xy, dtype=float), None,
                       self.static_map.in_odom(pose_odom_map))
-        a = self.aligner.align(self._points, window.distance_at, self._sensor_xy,
+        a = self.aligner.align(points, window.distance_at, self._sensor_xy,
                                self.costmap.min_obstacle_z_m, self.costmap.max_obstacle_z_m)
         if a.aligned:  # a frame that shows too little of the map keeps the last correction
             self.alignment = a
