@@ -123,6 +123,14 @@ class GlobalPlannerConfig:
         min=0.0,
         max=10.0,
     )
+    start_substitute_radius_m: float = param(
+        0.5,
+        "a robot pose in an obstacle or unknown cell (the localization is off: the robot is "
+        "not in the wall) is planned from the nearest free cell within this distance; "
+        "0: such a start is an error (205)",
+        min=0.0,
+        max=5.0,
+    )
     heuristic_landmarks: int = param(
         8,
         "landmarks of the cached ALT heuristic, built once per map (exact costs from each to "

@@ -449,8 +449,11 @@ class GlobalPlannerNode(Node):
                 throttle_duration_sec=1.0)
             return pose
 
-    def _plan(self, start_xy: tuple[float, float], goal: PoseStamped) -> PlanResult:
-        """Plan on the current map and memory; PlanError or _RequestError(UNKNOWN)."""
+    def _plan(self, start_xy: tuple[float, float], goal: PoseStamped,
+              from_robot: bool = True) -> PlanResult:
+        """Plan on the current map and memory; PlanError or _RequestError(UNKNOWN). From the
+        robot's own pose estimate (``from_robot``) a start in a wall is taken as the
+        estimate's error (``start_substitute_radius_m``); a start the caller gave is not."""
         planner = self._current_planner()
         if planner is None:
             raise _RequestError(_CPP.UNKNOWN, "no map yet (nothing received on /map)")
@@ -458,6 +461,7 @@ class GlobalPlannerNode(Node):
             start_xy,
             (goal.pose.position.x, goal.pose.position.y),
             self.cfg.goal_substitute_radius_m,
+            self.cfg.start_substitute_radius_m if from_robot else 0.0,
         )
 
     def _path_msg(self, plan: PlanResult, goal: PoseStamped) -> Path:
@@ -487,7 +491,7 @@ class GlobalPlannerNode(Node):
                         _CPP.TF_ERROR,
                         f"no robot pose ({self.cfg.global_frame} -> {self.cfg.robot_frame}): {exc}",
                     ) from exc
-            plan = self._plan(start_xy, goal)
+            plan = self._plan(start_xy, goal, from_robot=not req.use_start)
             result.path = self._path_msg(plan, goal)
             result.error_msg = plan.goal_note
         except PlanError as exc:

@@ -19,6 +19,9 @@ then shortcutting under line of sight (ROS-free).
 With ``goal_substitute_radius_m > 0``, a goal in an obstacle, in the inflation, in unknown
 space or unreachable from the start is moved to the nearest reachable traversable cell within
 that radius, and the result says so (``goal_note``). A goal outside the map is never moved.
+With ``start_substitute_radius_m > 0``, a start in an obstacle or unknown cell (a pose
+estimate off by a few decimetres puts the robot in a wall it is not in) is planned from the
+nearest traversable cell within that radius; the note says so.
 """
 
 from __future__ import annotations
@@ -121,8 +124,13 @@ class GridPlanner:
         start_xy: tuple[float, float],
         goal_xy: tuple[float, float],
         goal_substitute_radius_m: float = 0.0,
+        start_substitute_radius_m: float = 0.0,
     ) -> PlanResult:
-        """Cheapest path from ``start_xy`` to ``goal_xy`` (world, m); raises PlanError."""
+        """Cheapest path from ``start_xy`` to ``goal_xy`` (world, m); raises PlanError.
+
+        ``start_substitute_radius_m`` > 0: a start in an obstacle or unknown cell (the pose
+        estimate is off: the robot is not in the wall) is planned from the nearest
+        traversable cell within that radius, and ``goal_note`` says so."""
         cm = self.costmap
         start = cm.world_to_cell(*start_xy)
         goal = cm.world_to_cell(*goal_xy)
@@ -136,9 +144,22 @@ class GridPlanner:
                 GOAL_OUTSIDE_MAP,
                 f"goal ({_fmt(goal_xy)}) is outside the map ({cm.extent_text()})",
             )
+        start_note = ""
         if cm.obstacle[start]:
             where = "an obstacle cell" if cm.lethal[start] else "unknown space"
-            raise PlanError(START_OCCUPIED, f"start ({_fmt(start_xy)}) is in {where}")
+            message = f"start ({_fmt(start_xy)}) is in {where}"
+            moved = (self._nearest_cell(start_xy, cm.traversable, start_substitute_radius_m)
+                     if start_substitute_radius_m > 0.0 else None)
+            if moved is None:
+                if start_substitute_radius_m > 0.0:
+                    message += (f"; no free cell within start_substitute_radius_m "
+                                f"{start_substitute_radius_m:.2f} m")
+                raise PlanError(START_OCCUPIED, message)
+            start = moved
+            sx, sy = cm.cell_to_world(*start)
+            start_note = (f"{message}: planned from the nearest free cell ({sx:.2f}, {sy:.2f}), "
+                          f"{math.hypot(sx - start_xy[0], sy - start_xy[1]):.2f} m away (the "
+                          "pose estimate is off)")
         escape = [start]
         if not cm.traversable[start]:
             escape = self._escape(start)
@@ -176,9 +197,9 @@ class GridPlanner:
         with self._lock:
             cells, grid_cost, expanded, reused = self._search(plan_start, goal)
         path_cells = escape[:-1] + cells
+        note = "; ".join(n for n in (start_note, goal_note) if n)
         return self._result(
-            start_xy, goal_xy, path_cells, len(escape) - 1, grid_cost, expanded, reused,
-            goal_note,
+            start_xy, goal_xy, path_cells, len(escape) - 1, grid_cost, expanded, reused, note,
         )  # fmt: skip
 
     def _goal_problem(
@@ -271,15 +292,22 @@ class GridPlanner:
         """The traversable cell of ``start``'s component nearest to ``goal_xy``, within
         ``radius_m``; None if there is none."""
         cm = self.costmap
+        return self._nearest_cell(goal_xy, cm.component == cm.component[start], radius_m)
+
+    def _nearest_cell(
+        self, xy: tuple[float, float], ok: np.ndarray, radius_m: float
+    ) -> tuple[int, int] | None:
+        """The cell where ``ok`` (H, W) holds nearest to ``xy``, within ``radius_m``; None
+        if there is none."""
+        cm = self.costmap
         h, w = cm.shape
-        (gr, gc), = cm.world_to_grid(np.array([goal_xy]))
+        (gr, gc), = cm.world_to_grid(np.array([xy]))
         reach = radius_m / cm.resolution_m
         r0, r1 = max(0, math.floor(gr - reach)), min(h, math.ceil(gr + reach) + 1)
         c0, c1 = max(0, math.floor(gc - reach)), min(w, math.ceil(gc + reach) + 1)
         if r0 >= r1 or c0 >= c1:
             return None
-        ok = cm.component[r0:r1, c0:c1] == cm.component[start]
-        rr, cc = np.nonzero(ok)
+        rr, cc = np.nonzero(ok[r0:r1, c0:c1])
         if rr.size == 0:
             return None
         d = np.hypot(rr + r0 + 0.5 - gr, cc + c0 + 0.5 - gc)

@@ -253,6 +253,22 @@ def test_bad_start_or_goal_gives_the_nav2_error(start, goal, code, message):
     assert message in str(err.value)
 
 
+def test_a_start_in_a_wall_is_planned_from_the_nearest_free_cell_when_the_parameter_allows():
+    """The pose estimate 0.3 m off puts the robot in a wall it is not in: plan from the free
+    cell nearest to it, within start_substitute_radius_m, and say so."""
+    costmap = Costmap(_bad_input_map(), CostParams(inscribed_radius_m=0.15))
+    res = GridPlanner(costmap).plan((0.25, 0.55), (1.0, 0.5), start_substitute_radius_m=0.5)
+    assert "start (0.25, 0.55) is in an obstacle cell: planned from the nearest free cell" \
+        in res.goal_note
+    r, c = res.cells[0]
+    assert costmap.traversable[r, c]
+    assert res.points[0] == pytest.approx((0.25, 0.55))  # the path still starts at the robot
+    with pytest.raises(PlanError) as err:  # nothing free that near
+        GridPlanner(costmap).plan((0.25, 0.55), (1.0, 0.5), start_substitute_radius_m=0.05)
+    assert err.value.code == START_OCCUPIED
+    assert "no free cell within start_substitute_radius_m 0.05 m" in str(err.value)
+
+
 def test_an_unreachable_goal_is_no_valid_path_without_searching_the_map():
     costmap = Costmap(two_rooms_with_door(door_y_m=(2.0, 2.0)), CostParams(ROBOT_M))
     with pytest.raises(PlanError) as err:
