@@ -9,9 +9,8 @@ set), its chassis radius (its own body is no obstacle) and the ToF's range come 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 from hearth_common.config import ConfigError, param
 from hearth_perception.map_alignment import AlignmentParams

@@ -54,8 +54,9 @@ class AlignmentParams:
     # its near points' distances to the map; a quartile, not the median, so that one wall
     # of a corridor on its place does not hide the other one off it) exceeds this (the wall
     # faces lie half a 5 cm cell from the occupied cells' centres) is a correction looked
-    # for, and it is taken only if it brings the misfit down to ``min_gain_ratio`` of it. Otherwise fitting people by the walls, clutter and the
-    # rasterised walls' steps would move a map that was right.
+    # for, and it is taken only if it brings the misfit down to ``min_gain_ratio`` of it.
+    # Otherwise fitting people by the walls, clutter and the rasterised walls' steps would
+    # move a map that was right.
     min_misfit_m: float = 0.045
     min_gain_ratio: float = 0.7
     max_points: int = 800  # the frame's points are thinned to this many, evenly

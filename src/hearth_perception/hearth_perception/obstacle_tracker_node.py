@@ -15,9 +15,10 @@ track's covariance plus the people's intent uncertainty, propagated with white a
 /map (transient local) is placed in odom with TF map->odom; without either, every point in
 the height band counts as unexplained. With ``align_to_map`` each frame's walls are first
 aligned to the map's (``map_alignment``), so that the localization's error (0.1 m and a few
-degrees in a dim room) does not turn door jambs and furniture into tracks. Bad input (wrong encoding, a buffer of the wrong size,
-no camera_info yet, no transform at the stamp within ``tf_wait_s``, stamps going back) is
-rejected, counted and logged at most once a second; NaN pixels are simply no points.
+degrees in a dim room) does not turn door jambs and furniture into tracks. Bad input (wrong
+encoding, a buffer of the wrong size, no camera_info yet, no transform at the stamp within
+``tf_wait_s``, stamps going back) is rejected, counted and logged at most once a second; NaN
+pixels are simply no points.
 """
 
 from __future__ import annotations

@@ -21,12 +21,12 @@ def room_with_a_doorway() -> StaticMap:
     occ = np.zeros((100, 120), dtype=np.int8)
 
     def fill(x0, x1, y0, y1):
-        occ[int(round((y0 + 0.5) / RES)):int(round((y1 + 0.5) / RES)),
-            int(round((x0 + 0.5) / RES)):int(round((x1 + 0.5) / RES))] = 100
+        occ[round((y0 + 0.5) / RES):round((y1 + 0.5) / RES),
+            round((x0 + 0.5) / RES):round((x1 + 0.5) / RES)] = 100
 
     fill(0.0, 5.1, 0.0, 0.1)   # south wall ...
-    occ[:, int(round((2.05 + 0.5) / RES)):int(round((2.95 + 0.5) / RES))][
-        int(round(0.5 / RES)):int(round(0.6 / RES))] = 0   # ... with its doorway
+    occ[:, round((2.05 + 0.5) / RES):round((2.95 + 0.5) / RES)][
+        round(0.5 / RES):round(0.6 / RES)] = 0   # ... with its doorway
     fill(0.0, 5.1, 4.0, 4.1)   # north
     fill(0.0, 0.1, 0.0, 4.1)   # west
     fill(5.0, 5.1, 0.0, 4.1)   # east
@@ -114,7 +114,7 @@ def test_a_map_already_in_place_is_left_alone_even_with_people_by_its_walls():
         arc = math.atan2(*(SENSOR - centre)[::-1]) + np.linspace(-1.4, 1.4, 40)
         ring = np.asarray(centre) + 0.25 * np.column_stack([np.cos(arc), np.sin(arc)])
         people.append(np.column_stack([ring, np.full(40, 0.4)]))
-    points = np.concatenate([surfaces_seen_from(SENSOR, static)] + people)
+    points = np.concatenate([surfaces_seen_from(SENSOR, static), *people])
     a = MapAligner().align(points, misplaced_window(static, 0.0, 0.0, 0.0).distance_at,
                            SENSOR, 0.03, 0.7)
     assert not a.aligned and a.t_xy == (0.0, 0.0) and a.yaw_rad == 0.0

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("hearth_perception.local_costmap")
 
-from hearth_trajectory.local_costmap_input import LocalCostmapInput  # noqa: E402
+from hearth_trajectory.local_costmap_input import LocalCostmapInput
 
 RES = 0.05
 
@@ -23,7 +23,10 @@ def hallway() -> np.ndarray:
     return occ
 
 
-def seen_points(sensor, heading_rad, fov_rad=math.radians(90), max_range_m=4.0):
+FOV_RAD = math.radians(90.0)
+
+
+def seen_points(sensor, heading_rad, fov_rad=FOV_RAD, max_range_m=4.0):
     """What a depth camera at ``sensor`` looking along ``heading_rad`` sees of the true
     hallway (map = odom): points on the faces of its walls at two heights."""
     pts = []
@@ -55,7 +58,7 @@ def costmap_with(align: bool) -> LocalCostmapInput:
 @pytest.mark.parametrize("align", [False, True])
 def test_the_wall_behind_the_camera_stands_where_the_walls_it_sees_say(align):
     robot = np.array([1.2, 0.65])  # mid-hallway, looking down it, away from the end wall
-    sensor = robot + (0.1, 0.0)
+    sensor = robot + np.array([0.1, 0.0])
     points = seen_points(sensor, -0.0)
     # the localization places the map 8 cm north and 3 degrees turned (about the robot)
     yaw = math.radians(3.0)
