@@ -148,7 +148,8 @@ class GridPlanner:
         if cm.obstacle[start]:
             where = "an obstacle cell" if cm.lethal[start] else "unknown space"
             message = f"start ({_fmt(start_xy)}) is in {where}"
-            moved = (self._nearest_cell(start_xy, cm.traversable, start_substitute_radius_m)
+            moved = (self._nearest_cell(start_xy, cm.traversable, True,
+                                       start_substitute_radius_m)
                      if start_substitute_radius_m > 0.0 else None)
             if moved is None:
                 if start_substitute_radius_m > 0.0:
@@ -292,13 +293,13 @@ class GridPlanner:
         """The traversable cell of ``start``'s component nearest to ``goal_xy``, within
         ``radius_m``; None if there is none."""
         cm = self.costmap
-        return self._nearest_cell(goal_xy, cm.component == cm.component[start], radius_m)
+        return self._nearest_cell(goal_xy, cm.component, cm.component[start], radius_m)
 
     def _nearest_cell(
-        self, xy: tuple[float, float], ok: np.ndarray, radius_m: float
+        self, xy: tuple[float, float], values: np.ndarray, wanted, radius_m: float
     ) -> tuple[int, int] | None:
-        """The cell where ``ok`` (H, W) holds nearest to ``xy``, within ``radius_m``; None
-        if there is none."""
+        """The cell where ``values`` (H, W) equals ``wanted`` nearest to ``xy``, within
+        ``radius_m``; None if there is none. Only the window around ``xy`` is looked at."""
         cm = self.costmap
         h, w = cm.shape
         (gr, gc), = cm.world_to_grid(np.array([xy]))
@@ -307,7 +308,7 @@ class GridPlanner:
         c0, c1 = max(0, math.floor(gc - reach)), min(w, math.ceil(gc + reach) + 1)
         if r0 >= r1 or c0 >= c1:
             return None
-        rr, cc = np.nonzero(ok[r0:r1, c0:c1])
+        rr, cc = np.nonzero(values[r0:r1, c0:c1] == wanted)
         if rr.size == 0:
             return None
         d = np.hypot(rr + r0 + 0.5 - gr, cc + c0 + 0.5 - gc)
