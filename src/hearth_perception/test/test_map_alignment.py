@@ -167,3 +167,14 @@ def test_parameters_out_of_range_are_refused():
         AlignmentParams(min_inliers=2)
     with pytest.raises(ValueError):
         AlignmentParams(prior_sigma_yaw_rad=math.nan)
+
+
+@pytest.mark.parametrize(("key", "value"), [("max_alignment_m", 0.0),
+                                            ("max_alignment_deg", 90.0),
+                                            ("max_alignment_m", math.nan)])
+def test_an_alignment_parameter_out_of_range_is_refused_by_name(key, value):
+    from hearth_common.config import ConfigError, load_config
+    from hearth_perception.config import ObstacleTrackerConfig
+
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        load_config(ObstacleTrackerConfig, {key: value})

@@ -346,3 +346,12 @@ def test_the_issue_2_form_still_gives_shortest_paths_through_cell_centres():
     )
     assert result.length_m == pytest.approx(result.grid_cost_m)  # no shortcuts
     assert len(result.points) == len(result.cells)
+
+
+def test_a_start_substitute_radius_out_of_range_is_refused_by_name():
+    from hearth_common.config import ConfigError, load_config
+    from hearth_planning.config import GlobalPlannerConfig
+
+    for value in (-0.1, math.nan, 50.0):
+        with pytest.raises(ConfigError, match="'start_substitute_radius_m'"):
+            load_config(GlobalPlannerConfig, {"start_substitute_radius_m": value})
