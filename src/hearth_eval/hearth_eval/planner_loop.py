@@ -235,6 +235,8 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
     from hearth_sim.home.occupancy import rasterize
     from hearth_sim.mujoco_sim import MujocoSim, camera_intrinsics
     from hearth_trajectory.config import LocalPlannerConfig, motion_limits, planner_params
+    from hearth_trajectory.floor_transitions import FILE_NAME as FLOOR_FILE
+    from hearth_trajectory.floor_transitions import load_floor_transitions
     from hearth_trajectory.local_costmap_input import LocalCostmapInput
     from hearth_trajectory.people_forecast import Tracks
     from hearth_trajectory.planner import LocalPlanner, Odometry, PlanningInput
@@ -285,6 +287,10 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
         occ = load_map(maps_dir() / scn.home / "map.yaml")
         costmap.set_map(np.asarray(occ.data, dtype=np.int8).reshape(occ.height, occ.width),
                         occ.resolution_m, (occ.origin_x_m, occ.origin_y_m, occ.origin_yaw_rad))
+    # The home's sills and rug edges as marked beside its map (map frame = the loop's odom
+    # frame: the planner's odometry is the simulator's truth).
+    floor_file = maps_dir() / scn.home / FLOOR_FILE
+    floor = load_floor_transitions(floor_file) if floor_file.exists() else None
     tracker = ObstacleTracker(TrackerParams(**opt.tracker_overrides))
     detection = DetectionParams(self_radius_m=robot.base.radius_m + 0.05)
     aligner = MapAligner()  # as the tracker node: a frame's walls aligned to the map first
@@ -415,7 +421,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                                       tracks.positions, tracks.radii)
             tick = time.perf_counter()
             res = planner.plan(PlanningInput(t / NS, od, route, version, distance, 0.05,
-                                             tracks))
+                                             tracks, floor=floor))
             took_ms = (time.perf_counter() - tick) * 1e3
             with_tracks += len(tracks) > 0
             planner.record_cycle_time(0.0)  # simulated time stands still while it plans

@@ -39,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from hearth_trajectory.fields import CostToGo, GridField, bilinear_at
+from hearth_trajectory.floor_transitions import FloorTransitions
 from hearth_trajectory.people_forecast import Forecast
 from hearth_trajectory.trajectory_space import ANGULAR, LINEAR, MotionLimits, Rollouts
 
@@ -101,6 +102,11 @@ class Scene:
     # The safety controller's emergency stop (hearth_safety.speed_law.stopping_distance_m):
     # (reaction s, deceleration m/s²); None: not checked. See Evaluation.static_contact.
     braking: tuple[float, float] | None = None
+    # How much a contact with a person counts when the person, not the robot, closes the gap
+    # (0..1; 1: every contact counts in full). See Evaluation._people.
+    passive_contact_weight: float = 1.0
+    # Door sills and rug edges to cross slowly (odom frame); None: none marked.
+    floor: FloorTransitions | None = None
 
     @property
     def pose_sigma_m(self) -> float:
@@ -174,6 +180,19 @@ class Evaluation:
         the largest density on it, ``r^2 / (2 sigma^2) exp(-(d - r)_+^2 / (2 sigma^2))``, with
         ``sigma^2 = u' (C_j + C_pose) u`` along the line of centres ``u``. ``gap`` is the
         distance between the two discs.
+
+        **Who closes the gap.** A person walks on as forecast only while nothing is in their
+        way: people see a robot and step aside or stop for it, and one that stands or backs
+        off is not running into anyone. So each rise of ``max_{i<=k} m_ji`` counts in the
+        proportion ``w + (1 - w) share``, where ``share`` is the robot's part of the closing
+        speed along the line of centres (0 when the robot is not closing in; by the two speeds
+        while the discs overlap, where that line says little) and ``w`` is
+        ``Scene.passive_contact_weight``. With ``w = 1`` every contact counts in full, the
+        bound above. With ``w < 1`` the robot still answers for the whole risk of driving
+        into someone, and for the part ``w`` of the risk that a person walks into it:
+        scripted walkers give way to nobody, and a robot in a doorway should still step
+        aside. The weighting stops a narrow-hallway flight from an oncoming person, whom
+        the constant-velocity forecast walks straight through the robot whatever it does.
         """
         sc, ppl = self.scene, self.scene.people
         free = np.ones(self.x.shape)
@@ -185,10 +204,14 @@ class Evaluation:
             )
             reach = np.ascontiguousarray(ppl.radii + sc.robot_radius_m, dtype=float)
             cw = np.ones(len(ppl)) if sc.comfort_weights is None else sc.comfort_weights
+            means = np.ascontiguousarray(ppl.means, dtype=float)
+            v, yaw = self.roll.vel[0, :, 1:], self.roll.yaw[:, 1:]
             _people_terms(
-                self.x, self.y, np.ascontiguousarray(ppl.means, dtype=float), cov3, reach,
+                self.x, self.y, means, cov3, reach,
                 np.ascontiguousarray(cw, dtype=float), self.min_sigma_m, self.cutoff_sigmas,
-                self.comfort_sigma_m, free, near,
+                self.comfort_sigma_m, np.ascontiguousarray(v * np.cos(yaw)),
+                np.ascontiguousarray(v * np.sin(yaw)), _velocities(means, sc.dt_s),
+                float(sc.passive_contact_weight), free, near,
             )
         return free, near
 
@@ -268,8 +291,17 @@ def _normal_tail(z):  # pragma: no cover - compiled
     return 0.5 * poly
 
 
+def _velocities(means: np.ndarray, dt_s: float) -> np.ndarray:
+    """(P, T, 2) each person's forecast velocity (m/s) at each step, from the means (P, T, 2)
+    (zero with a single step or a frozen forecast)."""
+    if means.shape[1] < 2:
+        return np.zeros_like(means)
+    return np.ascontiguousarray(np.gradient(means, dt_s, axis=1))
+
+
 @njit(cache=True, fastmath=True)
-def _people_terms(x, y, means, cov3, reach, comfort_w, min_sigma, cutoff, comfort_sigma, free,
+def _people_terms(x, y, means, cov3, reach, comfort_w, min_sigma, cutoff, comfort_sigma,
+                  robot_vx, robot_vy, people_v, passive_w, free,
                   near):  # pragma: no cover - compiled
     n_people, steps = means.shape[0], means.shape[1]
     inv_2s2 = 0.5 / (comfort_sigma * comfort_sigma)
@@ -284,8 +316,10 @@ def _people_terms(x, y, means, cov3, reach, comfort_w, min_sigma, cutoff, comfor
             far = reach[j] + max(cutoff * math.sqrt(max(lam, min_sigma * min_sigma)), near_cut)
             far2[j, k] = far * far
     worst = np.zeros(n_people)  # per person: the largest contact probability so far
+    counted = np.zeros(n_people)  # ... and its rises, each weighted by who closed the gap
     for i in range(x.shape[0]):
         worst[:] = 0.0
+        counted[:] = 0.0
         for k in range(steps):
             s = 0.0
             for j in range(n_people):
@@ -309,14 +343,29 @@ def _people_terms(x, y, means, cov3, reach, comfort_w, min_sigma, cutoff, comfor
                 tail = _normal_tail(z) * e
                 p = tail if z >= 0.0 else 1.0 - tail
                 p = min(p, 0.5 * r * r / var * (e if z > 0.0 else 1.0))
-                worst[j] = max(worst[j], p)
+                if p > worst[j]:
+                    w = 1.0
+                    if passive_w < 1.0:
+                        # Closing speeds along the line of centres (dx, dy: person to robot).
+                        robot_in = -(robot_vx[i, k] * dx + robot_vy[i, k] * dy) / d
+                        person_in = (people_v[j, k, 0] * dx + people_v[j, k, 1] * dy) / d
+                        if d < r:  # overlapping: the line of centres says little; speeds
+                            robot_in = math.hypot(robot_vx[i, k], robot_vy[i, k])
+                            person_in = math.hypot(people_v[j, k, 0], people_v[j, k, 1])
+                        robot_in = max(robot_in, 0.0)
+                        person_in = max(person_in, 0.0)
+                        w = passive_w  # the robot is not closing in
+                        if robot_in > 1e-6:
+                            w += (1.0 - passive_w) * robot_in / (robot_in + person_in)
+                    counted[j] += w * (p - worst[j])
+                    worst[j] = p
                 gap = d - r
                 if gap < near_cut and comfort_w[j] > 0.0:
                     gap = max(gap, 0.0)
                     s += comfort_w[j] * math.exp(-gap * gap * inv_2s2)
             f = 1.0
             for j in range(n_people):
-                f *= 1.0 - worst[j]
+                f *= 1.0 - counted[j]
             free[i, k] = f
             near[i, k] = s
 
@@ -386,6 +435,38 @@ class ComfortCritic:
         x, y = ev.roll.x, ev.roll.y
         dx, dy = x[:, 1:] - x[:, :-1], y[:, 1:] - y[:, :-1]
         return np.einsum("nk,nk->n", np.sqrt(dx * dx + dy * dy), ev.people_nearness)
+
+
+@dataclass
+class FloorCritic:
+    """Crossing a door sill or a rug edge slowly and nearly straight:
+    ``dt sum_k on_k [((|v_k| - v_f)_+ / (v_max - v_f))^2 + ((|w_k| - w_f)_+ / (w_max - w_f))^2]``
+    where ``on_k`` is whether a wheel or a caster (``contacts_body_m``, body frame) is on a
+    marked transition at step k (``Scene.floor``, ``FloorTransitions.touched``). A soft
+    cost, so the planner brakes before the sill within its jerk limits rather than at it; a
+    speed within (``v_f``, ``w_f``) costs nothing."""
+
+    weight: float = 0.0
+    speed_mps: float = 0.3
+    turn_radps: float = 0.4
+    contacts_body_m: tuple[tuple[float, float], ...] = ((0.0, 0.14), (0.0, -0.14),
+                                                        (0.13, 0.0), (-0.13, 0.0))
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        sc = ev.scene
+        if sc.floor is None or not len(sc.floor):
+            return np.zeros(ev.x.shape[0])
+        on = sc.floor.touched(ev.x, ev.y, ev.roll.yaw[:, 1:], np.array(self.contacts_body_m))
+        if not on.any():
+            return np.zeros(ev.x.shape[0])
+        lim = sc.limits
+        v = np.abs(ev.roll.vel[0, :, 1:])
+        w = np.abs(ev.roll.vel[1, :, 1:])
+        over_v = np.maximum(v - self.speed_mps, 0.0) / max(
+            lim.linear.max_velocity - self.speed_mps, 1e-3)
+        over_w = np.maximum(w - self.turn_radps, 0.0) / max(
+            lim.angular.max_velocity - self.turn_radps, 1e-3)
+        return np.sum(on * (over_v**2 + over_w**2), axis=1) * sc.dt_s
 
 
 @dataclass

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import time
 
@@ -34,6 +35,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool, Float64, Int64, String
 from visualization_msgs.msg import Marker, MarkerArray
 
+from hearth_common.config import ConfigError
 from hearth_common.frames import FrameBuffer, TransformError
 from hearth_common.msg_conversions import (
     all_finite,
@@ -51,6 +53,11 @@ from hearth_trajectory.config import (
     motion_limits,
     pan_limits,
     planner_params,
+)
+from hearth_trajectory.floor_transitions import (
+    FloorTransitions,
+    FloorTransitionsError,
+    load_floor_transitions,
 )
 from hearth_trajectory.local_costmap_input import LocalCostmapInput, perception_available
 from hearth_trajectory.people_forecast import Tracks
@@ -94,6 +101,7 @@ class LocalPlannerNode(Node):
                 "hearth_perception is not installed: no local costmap (depth, /map); "
                 "planning around tracked people only"
             )
+        self.floor = self._load_floor(cfg.floor_transitions_file)
         self._period_s = 1.0 / cfg.rate_hz
         self.counts = dict.fromkeys((
             "plans", "plans_rejected", "odom_rejected", "tracks_rejected", "depth_frames",
@@ -298,6 +306,26 @@ class LocalPlannerNode(Node):
             self.counts["overruns"] += 1
         self.cycle_pub.publish(Float64(data=cycle_s * 1e3))
 
+    def _load_floor(self, path: str) -> FloorTransitions | None:
+        """The home's floor transitions (map frame); None when no file is named or it does
+        not exist (a warning). A file that is there but unusable stops the node: a typo
+        must not silently drop every sill (ConfigError, one line)."""
+        log = self.get_logger()
+        if not path.strip():
+            return None
+        try:
+            floor = load_floor_transitions(path)
+        except FloorTransitionsError as exc:
+            if not os.path.exists(path):
+                log.warning(f"no floor transitions file {path}: none marked")
+                return None
+            raise ConfigError(f"parameter 'floor_transitions_file': {exc}") from None
+        if floor.frame_id != self.cfg.map_frame:
+            raise ConfigError(f"parameter 'floor_transitions_file': {path} is in frame "
+                              f"'{floor.frame_id}', expected '{self.cfg.map_frame}'")
+        log.info(f"{len(floor)} floor transitions (sills, rug edges) from {path}")
+        return floor
+
     def _planning_input(self, now_s: float) -> PlanningInput:
         cfg = self.cfg
         odom = self._odom
@@ -319,10 +347,13 @@ class LocalPlannerNode(Node):
             tr = self._tracks.finite()
             distance = self.costmap.update(now_s, (odom.x_m, odom.y_m), pose_odom_map,
                                            tr.positions, tr.radii)
+        floor = None
+        if self.floor is not None and pose_odom_map is not None:
+            floor = self.floor.transformed(pose_odom_map, cfg.odom_frame)
         return PlanningInput(
             now_s, odom, path, self._plan_version, distance,
             self.costmap.resolution_m if self.costmap is not None else 0.05,
-            self._tracks, self._follow_id,
+            self._tracks, self._follow_id, floor=floor,
         )
 
     def _report(self, result) -> None:

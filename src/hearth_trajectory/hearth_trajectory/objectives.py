@@ -3,7 +3,7 @@
 :func:`build_critics` turns the planner's parameters into its critics (``critics.py``'s
 protocol: (N,) cost per candidate from an :class:`~hearth_trajectory.critics.Evaluation`,
 no per-candidate loop). ``objective`` picks how the collision risk enters; every objective
-keeps the same smoothness (jerk), comfort (personal space) and heading terms, so between
+keeps the same smoothness (jerk), comfort (personal space), heading and floor terms, so between
 them only the risk handling differs (issue 9's ablations (d) and (e);
 ``docs/planner.md#objectives-the-ablations-of-the-risk-handling``):
 
@@ -28,6 +28,7 @@ from hearth_trajectory.critics import (
     ComfortCritic,
     Critic,
     Evaluation,
+    FloorCritic,
     HeadingCritic,
     JerkCritic,
     ProgressCritic,
@@ -79,6 +80,8 @@ def build_critics(p: PlannerParams) -> dict[str, Critic]:
         "jerk": JerkCritic(p.jerk_weight),
         "comfort": ComfortCritic(p.comfort_weight, p.comfort_sigma_m),
         "heading": HeadingCritic(p.heading_weight, p.heading_fade_m),
+        "floor": FloorCritic(p.floor_weight, p.floor_speed_mps, p.floor_turn_radps,
+                             p.floor_contacts_m),
     }
     if p.objective == "survival":
         risk: dict[str, Critic] = {

@@ -50,6 +50,7 @@ from hearth_trajectory.critics import (
     evaluate,
 )
 from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
+from hearth_trajectory.floor_transitions import FloorTransitions
 from hearth_trajectory.objectives import build_critics
 from hearth_trajectory.people_forecast import DEFAULT_ACCEL_PSD, Forecast, Tracks, forecast
 from hearth_trajectory.sampling import KnotSpace, SobolSource, refine
@@ -107,6 +108,9 @@ class PlannerParams:
     # suite episodes it gave 3 object contacts against 1 and one person contact against 0.
     braking_reaction_s: float = 0.0
     person_accel_psd: float = DEFAULT_ACCEL_PSD
+    # How much a contact counts when a person walks into a robot that is not closing in on
+    # them (Evaluation._people): people give way to a robot they see.
+    passive_contact_weight: float = 1.0
     people_reaction_s: float = 0.5  # deviations seen this long before a step are answered
     tracks_timeout_s: float = 1.0
     # goal and progress
@@ -134,6 +138,14 @@ class PlannerParams:
     comfort_sigma_m: float = 0.45
     heading_weight: float = 0.3
     heading_fade_m: float = 0.5
+    # Door sills and rug edges (PlanningInput.floor): crossed within these, or it costs.
+    # Off (0) by default: on the suite it cut the jerk but cost successes (README).
+    floor_weight: float = 0.0
+    floor_speed_mps: float = 0.3
+    floor_turn_radps: float = 0.4
+    # The robot's floor contacts (wheels, casters), body frame (m): what meets a sill.
+    floor_contacts_m: tuple[tuple[float, float], ...] = ((0.0, 0.14), (0.0, -0.14),
+                                                         (0.13, 0.0), (-0.13, 0.0))
     # ablations (issue 9; objectives.py, docs/planner.md)
     objective: str = "survival"  # "survival" | "chance_constraint" | "weighted_sum"
     risk_threshold: float = 0.01  # chance_constraint: the largest collision risk allowed
@@ -174,6 +186,7 @@ class PlanningInput:
     follow_id: int | None = None
     fault: str | None = None  # the caller found an input unusable: stop, with this status
     prep_s: float = 0.0  # compute time the caller spent on this cycle before plan()
+    floor: FloorTransitions | None = None  # sills and rug edges to cross slowly, odom frame
 
 
 @dataclass
@@ -363,7 +376,8 @@ class LocalPlanner:
         braking = ((p.braking_reaction_s, self.limits.linear.max_accel)
                    if p.braking_reaction_s > 0.0 else None)
         scene = Scene(p.dt_s, self.limits, p.robot_radius_m, np.eye(2) * sigma**2,
-                      inp.distance, inp.distance_cell_m, people, goal, comfort, braking)
+                      inp.distance, inp.distance_cell_m, people, goal, comfort, braking,
+                      p.passive_contact_weight, inp.floor)
         best = self._optimise(scene, start, shift)
         self._commit(CommittedPlan(t_eff, best["roll"], best["targets"]))
 

@@ -57,7 +57,12 @@ def test_speed_fraction_is_a_fraction(fraction):
     [({"min_candidates": 3000}, "min_candidates"), ({"horizon_s": 3.05}, "horizon_s"),
      ({"min_pose_sigma_m": 0.5, "max_pose_sigma_m": 0.1}, "min_pose_sigma_m"),
      ({"odom_frame": " "}, "odom_frame"), ({"braking_reaction_s": -0.1}, "braking_reaction_s"),
-     ({"braking_reaction_s": float("nan")}, "braking_reaction_s")],
+     ({"braking_reaction_s": float("nan")}, "braking_reaction_s"),
+     ({"passive_contact_weight": 1.5}, "passive_contact_weight"),
+     ({"passive_contact_weight": float("nan")}, "passive_contact_weight"),
+     ({"floor_weight": -1.0}, "floor_weight"), ({"floor_speed_mps": float("nan")},
+                                                 "floor_speed_mps"),
+     ({"floor_turn_radps": -0.1}, "floor_turn_radps")],
 )
 def test_inconsistent_parameters_are_rejected_by_name(values, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):

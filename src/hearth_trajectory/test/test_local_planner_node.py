@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import pathlib
 
 import pytest
 import yaml
@@ -328,3 +329,35 @@ def test_a_bad_robot_params_file_stops_the_node_with_one_line(tmp_path):
                 Parameter("robot_params_file", value=str(tmp_path / "missing.yaml"))
             ],
         )
+
+
+def test_a_corrupt_floor_transitions_file_stops_the_node_and_a_missing_one_marks_none(tmp_path):
+    bad = tmp_path / "floor_transitions.yaml"
+    bad.write_text("transitions:\n  - {from_m: [0, 0], to_m: [1, nan]}\n")
+    with (
+        ros_context() as ctx,
+        pytest.raises(ConfigError, match=r"'floor_transitions_file'.*transitions\[0\]") as exc,
+    ):
+        LocalPlannerNode(
+            context=ctx, parameter_overrides=[Parameter("floor_transitions_file", value=str(bad))]
+        )
+    assert "\n" not in str(exc.value)
+    with ros_context() as ctx:
+        node = LocalPlannerNode(context=ctx, parameter_overrides=[
+            Parameter("floor_transitions_file", value=str(tmp_path / "missing.yaml"))])
+        try:
+            assert node.floor is None
+        finally:
+            node.destroy_node()
+
+
+def test_the_homes_floor_transitions_load_in_the_map_frame():
+    maps = pathlib.Path(__file__).resolve().parents[3] / "maps"
+    share = maps / "apartment" / "floor_transitions.yaml"
+    with ros_context() as ctx:
+        node = LocalPlannerNode(context=ctx, parameter_overrides=[
+            Parameter("floor_transitions_file", value=str(share))])
+        try:
+            assert node.floor is not None and "bathroom_sill" in node.floor.names
+        finally:
+            node.destroy_node()

@@ -49,12 +49,12 @@ def evaluation(tracks: Tracks | None = None) -> Evaluation:
     return Evaluation(roll, scene)
 
 
-def test_each_objective_keeps_the_same_smoothness_comfort_and_heading_terms():
+def test_each_objective_keeps_the_same_smoothness_comfort_heading_and_floor_terms():
     names = {o: set(build_critics(PlannerParams(objective=o)))
              for o in ("survival", "chance_constraint", "weighted_sum")}
-    assert names["survival"] == {"progress", "collision", "jerk", "comfort", "heading"}
+    assert names["survival"] == {"progress", "collision", "jerk", "comfort", "heading", "floor"}
     assert names["chance_constraint"] == {"progress", "chance_constraint", "jerk", "comfort",
-                                          "heading"}
+                                          "heading", "floor"}
     assert names["weighted_sum"] == names["survival"]
     survival = build_critics(PlannerParams())
     for o in ("chance_constraint", "weighted_sum"):
@@ -166,3 +166,27 @@ def test_a_wall_within_the_stopping_distance_counts_though_the_path_bends_away_f
     assert contact(roll[0], None) < 0.01  # the bend clears the wall ...
     assert contact(roll[0], (0.1, 1.0)) > 0.9  # ... a stop at full speed in it would not
     assert contact(roll[1], (0.1, 1.0)) < 0.01  # slowly, a stop is short
+
+
+def _risk(tracks: Tracks, v_mps: float, passive_contact_weight: float) -> float:
+    """1 - S_T of driving straight ahead at ``v_mps`` (from standing) with ``tracks``."""
+    p = PlannerParams()
+    roll = rollout(StartState(0.0, 0.0, 0.0, 0.0, 0.0), np.tile([v_mps, 0.0], (1, p.steps, 1)),
+                   LIMITS, p.dt_s)
+    people = forecast(tracks, p.dt_s * np.arange(1, p.steps + 1), p.person_accel_psd)
+    scene = Scene(p.dt_s, LIMITS, 0.175, np.eye(2) * 0.02**2, None, 0.05, people, None,
+                  passive_contact_weight=passive_contact_weight)
+    return float(1.0 - Evaluation(roll, scene).survival[0, -1])
+
+
+def test_a_person_walking_into_a_still_robot_counts_at_the_passive_weight():
+    walker = Tracks(0.0, np.array([1]), np.array([[2.0, 0.0]]), np.array([[-1.0, 0.0]]),
+                    np.eye(4)[None] * 0.005, np.array([0.25]))
+    full, passive = _risk(walker, 0.0, 1.0), _risk(walker, 0.0, 0.3)
+    assert full > 0.9  # the forecast walks them straight through the robot
+    assert passive == pytest.approx(0.3 * full, rel=0.05)
+
+
+def test_driving_into_a_standing_person_counts_in_full_whatever_the_passive_weight():
+    assert _risk(PERSON, 1.0, 0.3) == pytest.approx(_risk(PERSON, 1.0, 1.0), rel=1e-9)
+    assert _risk(PERSON, 1.0, 1.0) > 0.9
