@@ -176,10 +176,11 @@ class LocalPlannerConfig:
     comfort_sigma_m: float = param(0.45, "personal space scale", min=0.05, max=3.0)
     heading_weight: float = param(0.3, "heading away from the way to go", min=0.0, max=100.0)
     floor_weight: float = param(
-        0.0, "crossing a marked door sill or rug edge faster than floor_speed_mps or turning "
-        "faster than floor_turn_radps (squared excess over the rest of the range, per second "
-        "on it; 3 is the value measured; off by default: on the suite it cut the jerk by a "
-        "quarter but the robot timed out in 10 of 37 episodes against 1)", min=0.0, max=100.0,
+        0.0, "crossing a marked door sill or rug edge faster than floor_speed_mps, turning "
+        "faster than floor_turn_radps, or a sill at a slant (squared excess over the rest of "
+        "the range, per second on it; 3 is the value measured; 0: off, the default until "
+        "the suite's successes hold with it)",
+        min=0.0, max=100.0,
     )  # fmt: skip
     floor_speed_mps: float = param(
         0.3, "speed over a marked floor transition that costs nothing", min=0.0, max=5.0)

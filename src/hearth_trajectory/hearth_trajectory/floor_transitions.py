@@ -77,25 +77,45 @@ class FloorTransitions:
         seg = self.segments_m @ rot.T + np.array([x, y])
         return FloorTransitions(seg, self.half_widths_m, self.names, frame_id)
 
+    @property
+    def directions(self) -> np.ndarray:
+        """(Z, 2) unit vectors along each strip (zeros for a strip of no length)."""
+        d = self.segments_m[:, 1] - self.segments_m[:, 0]
+        n = np.linalg.norm(d, axis=1, keepdims=True)
+        return np.divide(d, n, out=np.zeros_like(d), where=n > 0)
+
     def touched(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
                 contacts_body_m: np.ndarray, margin_m: float = 0.06) -> np.ndarray:
         """Whether any of the robot's floor contacts (wheels, casters: ``(P, 2)`` in the body
         frame) is on a strip or within ``margin_m`` of it, with the robot at (x, y, yaw)
-        (equal shapes): a bool array of their shape. The margin is at least half the way a
+        (equal shapes): a bool array of their shape."""
+        return self.strip_touched(x, y, yaw, contacts_body_m, margin_m) >= 0
+
+    def strip_touched(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
+                      contacts_body_m: np.ndarray, margin_m: float = 0.06) -> np.ndarray:
+        """The index of a strip that one of the robot's floor contacts is on or within
+        ``margin_m`` of (-1: none), as :meth:`touched`. The margin is at least half the way a
         contact goes in one planning step at top speed, so no crossing falls between steps.
         A strip running beside the robot's way, such as the long edge of a hallway runner,
         is touched only by a contact that crosses it."""
-        on = np.zeros(np.shape(x), dtype=bool)
+        idx = np.full(np.shape(x), -1, dtype=int)
         c, s = np.cos(yaw), np.sin(yaw)
         for bx, by in np.asarray(contacts_body_m, dtype=float).reshape(-1, 2):
-            on |= self.overlap(x + c * bx - s * by, y + s * bx + c * by, margin_m)
-        return on
+            under = self.strip_under(x + c * bx - s * by, y + s * bx + c * by, margin_m)
+            np.maximum(idx, under, out=idx)
+        return idx
 
     def overlap(self, x: np.ndarray, y: np.ndarray, radius_m: float) -> np.ndarray:
         """Whether a disc of ``radius_m`` at each point (x, y; any equal shapes) overlaps a
         strip: a bool array of the points' shape."""
-        on = np.zeros(np.shape(x), dtype=bool)
-        for (a, b), hw in zip(self.segments_m, self.half_widths_m, strict=True):
+        return self.strip_under(x, y, radius_m) >= 0
+
+    def strip_under(self, x: np.ndarray, y: np.ndarray, radius_m: float) -> np.ndarray:
+        """The index of the last strip that a disc of ``radius_m`` at each point overlaps
+        (-1: none), an int array of the points' shape."""
+        idx = np.full(np.shape(x), -1, dtype=int)
+        for k, ((a, b), hw) in enumerate(zip(self.segments_m, self.half_widths_m,
+                                             strict=True)):
             reach = hw + radius_m
             lo, hi = np.minimum(a, b) - reach, np.maximum(a, b) + reach
             near = (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1])
@@ -106,8 +126,9 @@ class FloorTransitions:
             px, py = x[near] - a[0], y[near] - a[1]
             t = np.clip((px * d[0] + py * d[1]) / length2, 0.0, 1.0) if length2 > 0 else 0.0
             gap2 = (px - t * d[0]) ** 2 + (py - t * d[1]) ** 2
-            on[near] |= gap2 <= reach * reach
-        return on
+            hit = np.flatnonzero(near)[gap2 <= reach * reach]
+            idx.flat[hit] = k
+        return idx
 
     def to_dict(self) -> dict:
         names = self.names or tuple(f"transition_{k}" for k in range(len(self)))

@@ -139,7 +139,7 @@ class PlannerParams:
     heading_weight: float = 0.3
     heading_fade_m: float = 0.5
     # Door sills and rug edges (PlanningInput.floor): crossed within these, or it costs.
-    # Off (0) by default: on the suite it cut the jerk but cost successes (README).
+    # Off (0) by default: the suite's success needs more first (README).
     floor_weight: float = 0.0
     floor_speed_mps: float = 0.3
     floor_turn_radps: float = 0.4
