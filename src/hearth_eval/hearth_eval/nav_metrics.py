@@ -202,12 +202,19 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Estimate]:
 
 def paired_difference(rows_a: list[dict], rows_b: list[dict], key: str,
                       seed: int = 0) -> Estimate:
-    """Mean of ``a - b`` over the episodes both have a value for (matched by scenario and
-    seed), with its bootstrap interval: a's advantage is a negative difference for a cost."""
-    b_by = {(r["scenario"], r["seed"]): r.get(key) for r in rows_b}
-    diffs = [r.get(key) - b_by[(r["scenario"], r["seed"])] for r in rows_a
-             if r.get(key) is not None and b_by.get((r["scenario"], r["seed"])) is not None]
+    """Mean of ``a - b`` over the episodes both have a value for (matched by scenario, seed
+    and planner seed: :func:`episode_key`), with its bootstrap interval: a's advantage is a
+    negative difference for a cost."""
+    b_by = {episode_key(r): r.get(key) for r in rows_b}
+    diffs = [r.get(key) - b_by[episode_key(r)] for r in rows_a
+             if r.get(key) is not None and b_by.get(episode_key(r)) is not None]
     return bootstrap_mean(np.asarray(diffs, dtype=float), seed)
+
+
+def episode_key(row: dict) -> tuple[str, int, int]:
+    """What makes a run the same episode for every variant: the scenario, its seed and the
+    planner's seed (0 in results written before there was a choice)."""
+    return row["scenario"], row["seed"], row.get("planner_seed", 0)
 
 
 def format_estimate(est: Estimate, fmt: str) -> str:

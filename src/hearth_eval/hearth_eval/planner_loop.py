@@ -139,6 +139,9 @@ class LoopOptions:
     actuation_delay_s: float = 0.05
     candidates: int | None = 1000  # None: the local planner's configured number
     seed: int = 0
+    # The local planner's sampling seed (PlannerParams.seed): the same episode with another
+    # planner seed shows how much of an outcome is the planner's luck.
+    planner_seed: int = 0
     trace: bool = False  # keep a per-cycle record (LoopResult.trace) for diagnosis
     planner_overrides: dict = field(default_factory=dict)  # LocalPlannerConfig fields
     tracker_overrides: dict = field(default_factory=dict)  # TrackerParams fields
@@ -272,7 +275,8 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                       values.get("candidates", load_config(LocalPlannerConfig, {}).candidates))
     cfg = load_config(LocalPlannerConfig, values)
     make = opt.planner_factory or LocalPlanner
-    planner = make(motion_limits(cfg, robot), planner_params(cfg, robot))
+    planner = make(motion_limits(cfg, robot),
+                   replace(planner_params(cfg, robot), seed=opt.planner_seed))
     intr = camera_intrinsics(robot, sim_cfg)["tof"]
     urdf = expand_xacro()
     mount = frame_in_base(urdf, "tof_optical")

@@ -354,7 +354,7 @@ def test_an_interrupted_suite_keeps_the_runs_done_and_compares_whole_episodes(
     calls = []
 
     def run(task):
-        nav, key = task
+        nav, key, _ = task
         calls.append(key)
         if len(calls) == 4:
             raise KeyboardInterrupt  # during the fourth run
@@ -375,3 +375,40 @@ def test_an_interrupted_suite_keeps_the_runs_done_and_compares_whole_episodes(
     # the second episode has (a) only: it is left out of the comparison
     assert results["aggregates"]["a"]["time_ratio"]["n"] == 1
     assert results["aggregates"]["b"]["time_ratio"]["value"] == 2.0
+
+
+def test_planner_seeds_run_every_episode_once_per_seed_and_pair_them(tmp_path, capsys,
+                                                                      monkeypatch):
+    # --planner-seeds N: each episode with the planner's sampling seeds 0..N-1, each run its
+    # own episode in the comparisons (a stand-in runner: what matters is the bookkeeping).
+    from hearth_eval import nav_suite
+
+    def run(task):
+        nav, key, planner_seed = task
+        ratio = {"a": 1.5, "b": 2.0}[key] + planner_seed  # seed 1 is slower for both
+        return {"scenario": nav.name, "seed": nav.base.seed, "planner_seed": planner_seed,
+                "variant": key, "home": nav.home, "crowded": True, "success": True,
+                "status": "reached", "collisions_people": 0, "collisions_objects": 0,
+                "time_s": 10.0, "lower_bound_s": 5.0, "time_ratio": ratio, "wall_s": 0.1}
+
+    monkeypatch.setattr(nav_suite, "_run_task", run)
+    assert nav_suite.main(["--suite", "quick", "--variants", "a,b", "--planner-seeds", "2",
+                           "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "with 2 planner seeds" in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["planner_seeds"] == 2 and len(results["runs"]) == 12
+    assert sorted({r["planner_seed"] for r in results["runs"]}) == [0, 1]
+    assert results["aggregates"]["a"]["time_ratio"]["n"] == 6
+    assert results["aggregates"]["a"]["time_ratio"]["value"] == pytest.approx(2.0)
+    # paired seed by seed: a is 0.5 faster in every pair
+    from hearth_eval.nav_metrics import paired_difference
+
+    rows = results["runs"]
+    diff = paired_difference([r for r in rows if r["variant"] == "a"],
+                             [r for r in rows if r["variant"] == "b"], "time_ratio")
+    assert diff.value == pytest.approx(-0.5) and diff.n == 6
+    with pytest.raises(SystemExit) as exited:
+        nav_suite.main(["--planner-seeds", "0"])
+    assert exited.value.code == 2
+    assert "--planner-seeds must be >= 1" in capsys.readouterr().err
