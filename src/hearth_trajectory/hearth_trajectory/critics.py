@@ -191,8 +191,9 @@ class Evaluation:
         bound above. With ``w < 1`` the robot still answers for the whole risk of driving
         into someone, and for the part ``w`` of the risk that a person walks into it:
         scripted walkers give way to nobody, and a robot in a doorway should still step
-        aside. The weighting stops a narrow-hallway flight from an oncoming person, whom
-        the constant-velocity forecast walks straight through the robot whatever it does.
+        aside. The weighting is meant to stop a narrow-hallway flight from an oncoming
+        person, whom the constant-velocity forecast walks straight through the robot
+        whatever it does; off by default, as the suite did not show it better (README).
         """
         sc, ppl = self.scene, self.scene.people
         free = np.ones(self.x.shape)
@@ -448,15 +449,16 @@ class FloorCritic:
                        + ((|w_k| - w_f)_+ / (w_max - w_f))^2 + slant_k^2]
 
     where ``on_k`` is whether a wheel or a caster (``contacts_body_m``, body frame) is on a
-    marked transition at step k (``Scene.floor``, ``FloorTransitions.strip_touched``),
-    ``h_k`` the heading and ``e_k`` the direction along that strip. The last term (in
-    full: the excess of ``|h . e|`` over sin 20 degrees, scaled to 1 along the strip) is
-    charged for sills only, and is 0 within 20 degrees of square. Crossing a 2 cm sill slowly at a
-    slant, one wheel climbs while the other pushes the chassis onto the sill's edge, and
-    the robot sticks there (the simulator's base, 0.3 m/s at 23 degrees off square); square
-    to it, it crosses at 0.15 m/s. A soft cost, so the planner brakes and lines up before
-    the sill within its jerk limits; speed and turn rate within (``v_f``, ``w_f``) cost
-    nothing."""
+    marked transition at step k (``Scene.floor``, ``FloorTransitions.strip_touched``), and
+    ``slant_k`` the excess of ``|h_k . e_k|`` (the heading's part along the strip) over
+    sin 20 degrees, scaled to 1 along the strip: 0 within 20 degrees of square, and charged
+    for sills only. In the simulator a slow slanted crossing of a 2 cm sill sticks the robot
+    on its edge (0.3 m/s, 23 degrees off square); with the robot's 2 cm of ground clearance
+    even a square one does below 0.5 m/s, leaving the bathroom, while with 3 cm it crosses
+    at 0.3 m/s. A soft cost, so the planner brakes and lines up before the sill within its
+    jerk limits; speed and turn rate within (``v_f``, ``w_f``) cost nothing. Off by
+    default (README: what the suite showed).
+    """
 
     weight: float = 0.0
     speed_mps: float = 0.3
