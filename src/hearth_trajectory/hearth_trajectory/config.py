@@ -186,6 +186,20 @@ class LocalPlannerConfig:
         0.3, "speed over a marked floor transition that costs nothing", min=0.0, max=5.0)
     floor_turn_radps: float = param(
         0.4, "turn rate over a marked floor transition that costs nothing", min=0.0, max=10.0)
+    blind_spot_weight: float = param(
+        0.0, "driving faster than the robot can stop from short of a blind spot an unseen "
+        "person could step out of (a doorway passed at a slant, a hallway seen from a room; "
+        "squared excess over the top speed, per second; 0: off, the default: at 5 the suite "
+        "lost successes in the apartment's hallways, README)",
+        min=0.0, max=100.0,
+    )  # fmt: skip
+    blind_spot_reaction_s: float = param(
+        0.3, "blind spots: reaction time at speed before braking", min=0.0, max=2.0)
+    blind_spot_decel_mps2: float = param(
+        1.0, "blind spots: the braking deceleration", min=0.1, max=10.0)
+    blind_spot_creep_mps: float = param(
+        0.3, "blind spots: a speed always allowed (in a doorway the hidden room is beside "
+        "the robot: without it the robot stands there)", min=0.0, max=2.0)
 
     # Ablations (issue 9; objectives.py and docs/planner.md): hearth as designed by default.
     objective: str = param(
@@ -270,6 +284,9 @@ def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams
         heading_weight=cfg.heading_weight, period_s=1.0 / cfg.rate_hz,
         floor_weight=cfg.floor_weight, floor_speed_mps=cfg.floor_speed_mps,
         floor_turn_radps=cfg.floor_turn_radps, floor_contacts_m=floor_contacts(robot),
+        blind_spot_weight=cfg.blind_spot_weight, blind_spot_reaction_s=cfg.blind_spot_reaction_s,
+        blind_spot_decel_mps2=cfg.blind_spot_decel_mps2,
+        blind_spot_creep_mps=cfg.blind_spot_creep_mps,
         objective=cfg.objective, risk_threshold=cfg.risk_threshold,
         predict_people=cfg.predict_people,
     )  # fmt: skip

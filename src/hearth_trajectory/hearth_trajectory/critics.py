@@ -38,6 +38,7 @@ from typing import Protocol
 import numpy as np
 from numba import njit
 
+from hearth_trajectory.blind_spots import stopping_speed_mps
 from hearth_trajectory.fields import CostToGo, GridField, bilinear_at
 from hearth_trajectory.floor_transitions import FloorTransitions
 from hearth_trajectory.people_forecast import Forecast
@@ -107,6 +108,9 @@ class Scene:
     passive_contact_weight: float = 1.0
     # Door sills and rug edges to cross slowly (odom frame); None: none marked.
     floor: FloorTransitions | None = None
+    # The walking distance from the nearest blind spot a person could step out of (m, odom
+    # frame; hearth_trajectory.blind_spots.phantom_distance); None: not considered.
+    blind_spots: GridField | None = None
 
     @property
     def pose_sigma_m(self) -> float:
@@ -491,6 +495,44 @@ class FloorCritic:
         slant = (np.maximum(sin_slant - SLANT_FREE, 0.0) / (1.0 - SLANT_FREE)) ** 2
         slant *= sc.floor.half_widths_m[k] > 0.0
         return np.sum(on * (over_v**2 + over_w**2 + slant), axis=1) * sc.dt_s
+
+
+@dataclass
+class BlindSpotCritic:
+    """Slow enough, where an unseen person could step out, to stop before meeting them::
+
+        dt sum_k ((|v_k| - max(v_stop(g_k), v_creep))_+ / v_max)^2,
+        g_k = d_k - r_robot - r_person
+
+    where ``d_k`` is the walking distance from the nearest blind spot a person fits in to
+    step k's position (``Scene.blind_spots``), and ``v_stop(g)`` the speed from which the
+    robot stops within ``g`` (``reaction_s`` at speed, then ``decel_mps2``;
+    :func:`~hearth_trajectory.blind_spots.stopping_speed_mps`). Where nothing is hidden
+    nearby it costs nothing; beside a doorway passed at a slant, or leaving a room into a
+    hallway it cannot see along, the robot slows as a careful driver would. A person who
+    does step out is then tracked and avoided by the collision term at a speed that leaves
+    it the room to. ``creep_mps`` is always allowed: in a doorway or an arch the hidden
+    room is beside the robot (no gap), and without it standing still beats every way
+    through (the robot stood in the apartment's arch for 30 s with nobody near).
+    """
+
+    weight: float = 0.0
+    reaction_s: float = 0.3
+    decel_mps2: float = 1.0
+    creep_mps: float = 0.3
+    person_radius_m: float = 0.25
+
+    def __call__(self, ev: Evaluation) -> np.ndarray:
+        sc = ev.scene
+        if sc.blind_spots is None:
+            return np.zeros(ev.x.shape[0])
+        gap = (sc.blind_spots.sample(ev.x, ev.y) - sc.robot_radius_m
+               - self.person_radius_m)
+        v = np.abs(ev.roll.vel[0, :, 1:])
+        allowed = np.maximum(stopping_speed_mps(gap, self.reaction_s, self.decel_mps2),
+                             self.creep_mps)
+        over = np.maximum(v - allowed, 0.0) / max(sc.limits.linear.max_velocity, 1e-3)
+        return np.sum(over**2, axis=1) * sc.dt_s
 
 
 @dataclass

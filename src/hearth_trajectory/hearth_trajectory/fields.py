@@ -169,7 +169,7 @@ def _around_obstacles(path_xy: np.ndarray, remaining: np.ndarray, origin: tuple[
     seed[~free] = np.inf
     if not np.isfinite(seed).any():
         return None
-    cost = _grid_dijkstra(seed, free, res)
+    cost = grid_dijkstra(seed, free, res)
     reached = np.isfinite(cost)
     if reached.all():
         return cost
@@ -180,7 +180,7 @@ def _around_obstacles(path_xy: np.ndarray, remaining: np.ndarray, origin: tuple[
 
 
 @njit(cache=True)
-def _grid_dijkstra(seed, free, step):  # pragma: no cover - compiled
+def grid_dijkstra(seed, free, step):  # pragma: no cover - compiled
     """Shortest 8-connected distances through ``free`` cells from the cells with finite
     ``seed`` (their initial costs); a diagonal step needs both cells beside it free. A
     blocked cell next to a free one gets the step from it, and passes nothing on (so the

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hearth_trajectory.critics import (
+    BlindSpotCritic,
     CollisionCritic,
     ComfortCritic,
     Critic,
@@ -82,6 +83,8 @@ def build_critics(p: PlannerParams) -> dict[str, Critic]:
         "heading": HeadingCritic(p.heading_weight, p.heading_fade_m),
         "floor": FloorCritic(p.floor_weight, p.floor_speed_mps, p.floor_turn_radps,
                              p.floor_contacts_m),
+        "blind_spots": BlindSpotCritic(p.blind_spot_weight, p.blind_spot_reaction_s,
+                                       p.blind_spot_decel_mps2, p.blind_spot_creep_mps),
     }
     if p.objective == "survival":
         risk: dict[str, Critic] = {

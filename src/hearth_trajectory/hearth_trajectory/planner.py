@@ -41,6 +41,7 @@ from enum import Enum
 
 import numpy as np
 
+from hearth_trajectory.blind_spots import phantom_distance
 from hearth_trajectory.critics import (
     Critic,
     Evaluation,
@@ -146,6 +147,12 @@ class PlannerParams:
     # The robot's floor contacts (wheels, casters), body frame (m): what meets a sill.
     floor_contacts_m: tuple[tuple[float, float], ...] = ((0.0, 0.14), (0.0, -0.14),
                                                          (0.13, 0.0), (-0.13, 0.0))
+    # Blind spots (hearth_trajectory.blind_spots, critics.BlindSpotCritic): slow enough to
+    # stop (this reaction, this deceleration) short of where an unseen person could stand.
+    blind_spot_weight: float = 0.0
+    blind_spot_reaction_s: float = 0.3
+    blind_spot_decel_mps2: float = 1.0
+    blind_spot_creep_mps: float = 0.3  # always allowed (a doorway: the hidden room is beside)
     # ablations (issue 9; objectives.py, docs/planner.md)
     objective: str = "survival"  # "survival" | "chance_constraint" | "weighted_sum"
     risk_threshold: float = 0.01  # chance_constraint: the largest collision risk allowed
@@ -375,9 +382,11 @@ class LocalPlanner:
         sigma = self._pose_sigma(odom)
         braking = ((p.braking_reaction_s, self.limits.linear.max_accel)
                    if p.braking_reaction_s > 0.0 else None)
+        blind = (phantom_distance(inp.distance, (start.x_m, start.y_m), p.robot_radius_m)
+                 if p.blind_spot_weight > 0.0 and inp.distance is not None else None)
         scene = Scene(p.dt_s, self.limits, p.robot_radius_m, np.eye(2) * sigma**2,
                       inp.distance, inp.distance_cell_m, people, goal, comfort, braking,
-                      p.passive_contact_weight, inp.floor)
+                      p.passive_contact_weight, inp.floor, blind)
         best = self._optimise(scene, start, shift)
         self._commit(CommittedPlan(t_eff, best["roll"], best["targets"]))
 

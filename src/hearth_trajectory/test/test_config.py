@@ -62,7 +62,10 @@ def test_speed_fraction_is_a_fraction(fraction):
      ({"passive_contact_weight": float("nan")}, "passive_contact_weight"),
      ({"floor_weight": -1.0}, "floor_weight"), ({"floor_speed_mps": float("nan")},
                                                  "floor_speed_mps"),
-     ({"floor_turn_radps": -0.1}, "floor_turn_radps")],
+     ({"floor_turn_radps": -0.1}, "floor_turn_radps"),
+     ({"blind_spot_weight": float("nan")}, "blind_spot_weight"),
+     ({"blind_spot_decel_mps2": 0.0}, "blind_spot_decel_mps2"),
+     ({"blind_spot_reaction_s": 3.0}, "blind_spot_reaction_s")],
 )
 def test_inconsistent_parameters_are_rejected_by_name(values, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):

@@ -52,9 +52,10 @@ def evaluation(tracks: Tracks | None = None) -> Evaluation:
 def test_each_objective_keeps_the_same_smoothness_comfort_heading_and_floor_terms():
     names = {o: set(build_critics(PlannerParams(objective=o)))
              for o in ("survival", "chance_constraint", "weighted_sum")}
-    assert names["survival"] == {"progress", "collision", "jerk", "comfort", "heading", "floor"}
+    assert names["survival"] == {"progress", "collision", "jerk", "comfort", "heading", "floor",
+                                 "blind_spots"}
     assert names["chance_constraint"] == {"progress", "chance_constraint", "jerk", "comfort",
-                                          "heading", "floor"}
+                                          "heading", "floor", "blind_spots"}
     assert names["weighted_sum"] == names["survival"]
     survival = build_critics(PlannerParams())
     for o in ("chance_constraint", "weighted_sum"):
