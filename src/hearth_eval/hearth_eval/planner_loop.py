@@ -402,7 +402,7 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                                    projector.side_border(frame.images[0]))
             view = SensorView.of_camera(T, projector.half_fov_rad, projector.min_range_m,
                                         projector.max_range_m)
-            tracker.update(frame.t_ns / NS, det.positions, det.radii, view)
+            tracker.update(frame.t_ns / NS, det.positions, det.radii, view, det.cut)
         if t >= next_cycle_ns:
             next_cycle_ns += period_ns
             seen = history_at(history, t - latency_ns)

@@ -112,6 +112,10 @@ class ObstacleTrackerConfig:
     measurement_noise_m: float = param(
         _TRACK.measurement_noise_m, "std of a detection's position", min=0.001, max=2.0
     )
+    cut_min_speed_mps: float = param(
+        _TRACK.cut_min_speed_mps, "a body cut by the side of the depth image updates only "
+        "a track walking at least this fast, and starts none", min=0.0, max=5.0,
+    )
     initial_speed_std_mps: float = param(
         _TRACK.initial_speed_std_mps, "velocity uncertainty of a new track (per axis)",
         min=0.01, max=10.0,
@@ -217,6 +221,7 @@ def tracker_params(cfg: ObstacleTrackerConfig) -> TrackerParams:
         maneuver_onset_hz=cfg.maneuver_onset_hz,
         maneuver_end_hz=cfg.maneuver_end_hz,
         measurement_noise_m=cfg.measurement_noise_m,
+        cut_min_speed_mps=cfg.cut_min_speed_mps,
         initial_speed_std_mps=cfg.initial_speed_std_mps,
         gate_chi2=cfg.gate_chi2,
         confirm_hits=cfg.confirm_hits,

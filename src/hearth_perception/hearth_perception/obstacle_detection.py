@@ -10,12 +10,13 @@ clustered (ROS-free).
 2. Cluster them on a ``cell_m`` grid: 8-connected components of the occupied cells
    (``scipy.ndimage.label``), so points less than about one cell apart share a cluster.
 3. A cluster with at least ``min_points`` points and a radius at most ``max_radius_m``
-   (larger: an unmapped wall or piece of furniture, left to the costmap) is a detection,
-   unless it reaches the left or right edge of the image (``on_side_border``): a body cut
-   by the edge of the view has its centre and radius wrong (the cut shifts the centroid
-   into the view), which would drag its track sideways; the tracker does not count it
-   missed either (its :class:`~hearth_perception.obstacle_tracker.SensorView` wants the
-   whole body in view).
+   (larger: an unmapped wall or piece of furniture, left to the costmap) is a detection.
+   One that reaches the left or right edge of the image (``on_side_border``) is flagged
+   ``cut``: the edge of the view cuts the body, so its centroid lies up to half a radius
+   too far into the view and its radius is too small. The tracker lets a cut body only
+   keep a walking person's track going (``ObstacleTracker.update``); it does not count
+   a cut body's track missed either (its
+   :class:`~hearth_perception.obstacle_tracker.SensorView` wants the whole body in view).
 
 The depth sees only the near side of a body. A depth camera samples a round body of radius r
 evenly across the line of sight, so the visible points' centroid lies ``pi r / 4`` nearer the
@@ -55,18 +56,20 @@ class DetectionParams:
 @dataclass(frozen=True)
 class Detections:
     """D detections: ``positions`` (D, 2) body centres (m), ``radii`` (D,) (m),
-    ``point_counts`` (D,)."""
+    ``point_counts`` (D,), ``cut`` (D,): the body reaches the side of the image."""
 
     positions: np.ndarray
     radii: np.ndarray
     point_counts: np.ndarray
+    cut: np.ndarray
 
     def __len__(self) -> int:
         return len(self.radii)
 
     @staticmethod
     def empty() -> Detections:
-        return Detections(np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64))
+        return Detections(np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64),
+                          np.zeros(0, dtype=bool))
 
 
 def unexplained_points(
@@ -115,7 +118,7 @@ def detect_obstacles(
     """Detections (body centres and radii, same frame as ``points``) from one frame's
     points (N, 3), seen from ``sensor_xy`` (the sensor's position in that frame), the robot's
     centre at ``robot_xy``. ``on_side_border`` (N,): the points from the image's side edges
-    (``DepthProjector.side_border``); a cluster with one of them is cut off, no detection."""
+    (``DepthProjector.side_border``); a cluster with one of them is flagged cut."""
     if on_side_border is not None:
         on_side_border = np.asarray(on_side_border, dtype=bool).reshape(-1)
         if len(on_side_border) != len(points):
@@ -149,6 +152,6 @@ def detect_obstacles(
     np.maximum.at(radius, labels, dist)
     radius = np.maximum(radius, half_width)
     keep = (counts >= params.min_points) & (radius <= params.max_radius_m)
-    if on_side_border is not None:
-        keep &= np.bincount(labels, p[:, 3] > 0.5, minlength=k) == 0
-    return Detections(centre[keep], radius[keep], counts[keep])
+    cut = (np.bincount(labels, p[:, 3] > 0.5, minlength=k) > 0 if on_side_border is not None
+           else np.zeros(k, dtype=bool))
+    return Detections(centre[keep], radius[keep], counts[keep], cut[keep])

@@ -25,7 +25,12 @@ Each :meth:`ObstacleTracker.update` with the detections of one frame at ``t_s``:
    ``measurement_noise_m``), each model, and the models' probabilities by how well each
    predicted the detection; smooths their radius;
 4. starts a tentative track at each unmatched detection (velocity 0, uncertain by
-   ``initial_speed_std_mps``); a track is confirmed after ``confirm_hits`` hits;
+   ``initial_speed_std_mps``); a track is confirmed after ``confirm_hits`` hits.
+   A body *cut* by the side of the image (``update``'s ``cut``) only updates a track
+   that walks (``cut_min_speed_mps``), leaves its radius alone and starts no track: a
+   person leaving the view's side stays tracked at their pace, while an unmapped box at
+   the image's edge, whose cut centroid slides as the robot turns, is not dragged into a
+   walking phantom;
 5. deletes a confirmed track missed for ``max_missing_s`` and a tentative one missed for
    ``tentative_max_missing_s`` of frame time (see :meth:`ObstacleTracker.prune`). With a
    :class:`SensorView` given to ``update``, a track counts as missed only while the sensor
@@ -62,6 +67,7 @@ class TrackerParams:
     maneuver_onset_hz: float = 0.1  # rate of steady -> maneuvering
     maneuver_end_hz: float = 2.0  # rate of maneuvering -> steady
     measurement_noise_m: float = 0.06
+    cut_min_speed_mps: float = 0.3  # a body cut by the image's side updates only walkers
     initial_speed_std_mps: float = 1.0
     gate_chi2: float = 13.8  # 99.9 % of a 2-dof chi-square
     confirm_hits: int = 3
@@ -75,7 +81,7 @@ class TrackerParams:
                 and self.initial_speed_std_mps > 0.0 and self.gate_chi2 > 0.0
                 and self.confirm_hits >= 1 and self.max_missing_s > 0.0
                 and self.tentative_max_missing_s > 0.0 and 0.0 < self.radius_smoothing <= 1.0
-                and self.max_coast_s >= self.max_missing_s
+                and self.max_coast_s >= self.max_missing_s and self.cut_min_speed_mps >= 0.0
                 and 0.0 <= self.steady_accel_psd_m2ps3 <= self.accel_psd_m2ps3
                 and self.maneuver_onset_hz > 0.0 and self.maneuver_end_hz > 0.0):
             raise ValueError(f"inconsistent tracker parameters: {self}")
@@ -193,10 +199,11 @@ class ObstacleTracker:
 
     # ---------------------------------------------------------------------- update
     def update(self, t_s: float, positions: np.ndarray, radii: np.ndarray | None = None,
-               view: SensorView | None = None) -> None:
+               view: SensorView | None = None, cut: np.ndarray | None = None) -> None:
         """Fuse the detections of one frame: ``positions`` (D, 2), ``radii`` (D,), at ``t_s``;
         ``view``: what the frame could see (None: everything; a track it does not detect is
-        missed).
+        missed); ``cut`` (D,): the detections of bodies cut by the side of the image (None:
+        none).
 
         Raises ValueError when ``t_s`` is not after the last update, or for non-finite or
         misshapen detections (the tracker is then unchanged).
@@ -205,6 +212,10 @@ class ObstacleTracker:
         r = np.zeros(len(z)) if radii is None else np.asarray(radii, dtype=float).reshape(-1)
         if len(r) != len(z):
             raise ValueError(f"{len(z)} positions but {len(r)} radii")
+        c = (np.zeros(len(z), dtype=bool) if cut is None
+             else np.asarray(cut, dtype=bool).reshape(-1))
+        if len(c) != len(z):
+            raise ValueError(f"{len(z)} positions but {len(c)} cut flags")
         if not (np.isfinite(t_s) and np.all(np.isfinite(z)) and np.all(np.isfinite(r))):
             raise ValueError("non-finite time or detection")
         if self.t_s is not None and not t_s > self.t_s:
@@ -218,17 +229,18 @@ class ObstacleTracker:
                    else view.sees(self._x[:, :2], self._radius))
         self._missed_s += np.where(visible, frame_dt, 0.0)
 
-        track_of_det = self._associate(z)
+        track_of_det = self._associate(z, c)
         matched = track_of_det >= 0
         if matched.any():
             ti, di = track_of_det[matched], np.nonzero(matched)[0]
             self._correct(ti, z[di])
-            w = self.params.radius_smoothing
+            w = np.where(c[di], 0.0, self.params.radius_smoothing)  # a cut body is narrower
             self._radius[ti] = (1.0 - w) * self._radius[ti] + w * r[di]
             self._hits[ti] += 1
             self._last_hit_s[ti] = t_s
             self._missed_s[ti] = 0.0
-        self._birth(z[~matched], r[~matched], t_s)
+        born = ~matched & ~c
+        self._birth(z[born], r[born], t_s)
         self.prune(t_s)
 
     def _predict(self, dt_s: float) -> None:
@@ -268,8 +280,9 @@ class ObstacleTracker:
         self._mu[ti] = mu / mu.sum(axis=1, keepdims=True)
         self._x[ti], self._P[ti] = _combine(self._mu[ti], self._xm[ti], self._Pm[ti])
 
-    def _associate(self, z: np.ndarray) -> np.ndarray:
-        """For each detection, the index of its track, or -1."""
+    def _associate(self, z: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        """For each detection, the index of its track, or -1; a ``cut`` one only to a
+        track walking at ``cut_min_speed_mps`` or faster."""
         out = np.full(len(z), -1, dtype=np.int64)
         if len(z) == 0 or len(self._ids) == 0:
             return out
@@ -280,6 +293,8 @@ class ObstacleTracker:
         spread = np.log(np.linalg.det(innovation_covariance(self._P, self._R))
                         / np.linalg.det(self._R))
         d2 = mahalanobis_sq(self._x, self._P, z, self._R) + spread[:, None]  # (T, D)
+        walking = np.hypot(self._x[:, 2], self._x[:, 3]) >= self.params.cut_min_speed_mps
+        d2[np.ix_(~walking, cut)] = _UNASSIGNABLE
         confirmed = self.confirmed
         for group in (np.nonzero(confirmed)[0], np.nonzero(~confirmed)[0]):
             free = np.nonzero(out < 0)[0]

@@ -200,7 +200,8 @@ class ObstacleTrackerNode(Node):
             view = SensorView.of_camera(T_odom_cam, p.half_fov_rad, p.min_range_m,
                                         p.max_range_m)
             self.tracker.update(stamp_to_ns(msg.header.stamp) * 1e-9,
-                                detections.positions, detections.radii, view)
+                                detections.positions, detections.radii, view,
+                                detections.cut)
             self.last_detections = detections
         except ValueError as exc:
             self._reject("depth_rejected", f"depth frame rejected: {exc}")

@@ -97,15 +97,19 @@ def test_the_robots_own_chassis_edge_is_not_an_obstacle():
     assert len(detect_obstacles(both, (0.04, 0.0), params, robot_xy=(0.0, 0.0))) == 1
 
 
-def test_a_body_cut_by_the_side_of_the_image_is_no_detection():
-    """A body half out of the view shows a partial width whose centroid lies too far into
-    the view: its points from the image's side column mark it cut, and it is dropped (the
-    tracker neither updates nor misses it)."""
+def test_a_body_cut_by_the_side_of_the_image_is_flagged_cut():
+    """A body half out of the view: its points from the image's side column mark it cut
+    (the tracker lets it only keep a walker's track going); a whole body is not."""
     pts = np.concatenate([body_points((2.0, 0.8)), body_points((2.0, -0.8))])
     border = np.zeros(len(pts), dtype=bool)
     half = len(pts) // 2
     border[:half][pts[:half, 1] > 0.95] = True  # the left body reaches the image's edge
     det = detect_obstacles(pts, SENSOR, DetectionParams(), on_side_border=border)
-    assert len(det) == 1 and det.positions[0, 1] == pytest.approx(-0.8, abs=0.05)
+    assert len(det) == 2
+    order = np.argsort(det.positions[:, 1])
+    assert det.cut[order].tolist() == [False, True]
+    assert det.positions[order[0], 1] == pytest.approx(-0.8, abs=0.05)
+    assert detect_obstacles(pts, SENSOR, DetectionParams()).cut.tolist() == [False, False]
+    assert detect_obstacles(np.zeros((0, 3)), SENSOR, DetectionParams()).cut.shape == (0,)
     with pytest.raises(ValueError, match="border flags"):
         detect_obstacles(pts, SENSOR, DetectionParams(), on_side_border=border[:-1])

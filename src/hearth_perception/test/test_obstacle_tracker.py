@@ -206,3 +206,42 @@ def test_a_track_that_coasted_unseen_does_not_take_someone_else_metres_away():
         assert (tr.arrays(confirmed_only=False).hits.max() > 1 and 1 in
                 tr.arrays(confirmed_only=False).ids[tr.arrays(confirmed_only=False).hits
                                                      == track.hits + 1]) == continues
+
+
+def test_a_walker_cut_by_the_image_side_stays_tracked_at_their_pace():
+    """A person leaving the view's side: the cut body keeps their track updated, and its
+    narrower width does not shrink the track's radius."""
+    tr = ObstacleTracker()
+    t = run(tr, [((2.0, 0.0), (0.0, 0.8))], 1.0)
+    for k in range(1, 6):
+        tk = t + k / RATE_HZ
+        tr.update(tk, [[2.0, 0.8 * tk]], [0.12], cut=[True])
+    (track,) = tr.tracks()
+    assert track.hits == 15 + 5 and track.radius == pytest.approx(0.25)
+    np.testing.assert_allclose(track.velocity, (0.0, 0.8), atol=0.12)
+
+
+def test_a_cut_body_neither_drags_a_standing_track_nor_starts_one():
+    """An unmapped box at the image's edge: its cut centroid slides as the robot turns. It
+    must not walk the box's track away, nor start a track of its own."""
+    tr = ObstacleTracker()
+    t = run(tr, [((2.0, 0.0), (0.0, 0.0))], 1.0)
+    before = tr.tracks()[0]
+    for k in range(1, 6):
+        tr.update(t + 0.1 * k, [[2.0, 0.06 * k]], [0.25], cut=[True])
+    (track,) = tr.tracks(confirmed_only=False)
+    np.testing.assert_allclose(track.position, before.position, atol=0.02)
+    assert track.hits == before.hits
+    side = ObstacleTracker()
+    for k in range(1, 6):
+        side.update(k / RATE_HZ, [[1.0, 1.0 + 0.05 * k]], [0.25], cut=[True])
+    assert len(side) == 0
+
+
+def test_cut_flags_must_match_the_detections():
+    tr = ObstacleTracker()
+    with pytest.raises(ValueError, match="cut flags"):
+        tr.update(0.1, [[1.0, 0.0], [2.0, 0.0]], [0.25, 0.25], cut=[True])
+    assert tr.t_s is None and len(tr) == 0
+    with pytest.raises(ValueError):
+        TrackerParams(cut_min_speed_mps=-0.1)

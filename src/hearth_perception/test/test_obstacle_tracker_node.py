@@ -228,3 +228,6 @@ def test_an_out_of_range_parameter_stops_the_node_with_a_clear_error():
         with pytest.raises(ConfigError, match="prediction_step_s"):
             ObstacleTrackerNode(context=ctx, parameter_overrides=[
                 Parameter("prediction_step_s", value=4.0)])
+        with pytest.raises(ConfigError, match="cut_min_speed_mps"):
+            ObstacleTrackerNode(context=ctx, parameter_overrides=[
+                Parameter("cut_min_speed_mps", value=-1.0)])
