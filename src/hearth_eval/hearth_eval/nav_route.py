@@ -42,15 +42,20 @@ def trapezoid_time_s(length_m: float, v_max_mps: float, a_max_mps2: float) -> fl
 
 
 class GlobalRoute:
-    """The global planner's paths on one map (see the module docstring)."""
+    """The global planner's paths on one map (see the module docstring), with its
+    navigability memory of the map's doorways and narrow passages when ``memory``: a
+    blocked report counts against the region ahead (:meth:`report_blocked`), and later
+    paths weigh it as ``global_planner_node`` does after /local_planner/blocked."""
 
-    def __init__(self, occ_map, robot_radius_m: float, *, shortest: bool = False):
+    def __init__(self, occ_map, robot_radius_m: float, *, shortest: bool = False,
+                 memory: bool = False):
         """``occ_map``: a hearth_planning ``OccupancyMap``; ``shortest``: no extra cost near
         walls (the lower bound's planner), else the node's default costs."""
         from hearth_common.config import load_config
-        from hearth_planning.config import GlobalPlannerConfig, cost_params
+        from hearth_planning.config import GlobalPlannerConfig, cost_params, memory_params
         from hearth_planning.costmap import Costmap
-        from hearth_planning.grid_astar import GridPlanner
+        from hearth_planning.navigability import NavigabilityMemory
+        from hearth_planning.regions import detect_regions
 
         cfg = load_config(GlobalPlannerConfig, {})
         params = cost_params(cfg, robot_radius_m + cfg.inflation_margin_m)
@@ -59,7 +64,24 @@ class GlobalRoute:
 
             params = replace(params, cost_penalty=0.0)
         self.config = cfg
-        self.planner = GridPlanner(Costmap(occ_map, params), None, smooth=cfg.smooth_path)
+        self.costmap = Costmap(occ_map, params)
+        self.memory = None
+        if memory:
+            self.memory = NavigabilityMemory(memory_params(cfg))
+            if cfg.detect_regions:
+                self.memory.merge_detected(detect_regions(self.costmap, cfg.region_max_width_m))
+        self._penalised_at_s = 0.0
+        self.planner = self._planner()
+
+    def _planner(self):
+        from hearth_planning.grid_astar import GridPlanner
+
+        layer = None
+        if self.memory is not None:
+            penalties = self.memory.penalties_m(self._penalised_at_s)
+            layer = self.memory.penalty_layer(self.costmap, penalties)
+        return GridPlanner(self.costmap, layer if layer is not None and layer.any() else None,
+                           smooth=self.config.smooth_path)
 
     def plan(self, start_xy: tuple[float, float], goal_xy: tuple[float, float]) -> np.ndarray:
         """The path (K, 2) from ``start_xy`` to ``goal_xy`` (world = map frame, m), as
@@ -69,6 +91,24 @@ class GlobalRoute:
         res = self.planner.plan(tuple(map(float, start_xy)), tuple(map(float, goal_xy)),
                                 self.config.goal_substitute_radius_m)
         return resample(res.points, self.config.plan_spacing_m)
+
+    def report_blocked(self, path_xy: np.ndarray, robot_xy: tuple[float, float],
+                       t_s: float) -> str | None:
+        """The local planner reported itself blocked at ``robot_xy`` on ``path_xy`` at
+        ``t_s`` (s): the region ahead within ``blocked_region_range_m`` is observed
+        impassable, as the node observes it. Its id, or None (no memory, no region)."""
+        from hearth_planning.regions import region_ahead
+
+        if self.memory is None:
+            return None
+        region = region_ahead(self.memory.regions, path_xy, float(robot_xy[0]),
+                              float(robot_xy[1]), self.config.blocked_region_range_m)
+        if region is None:
+            return None
+        if self.memory.observe(region.id, False, float(t_s), "blocked"):
+            self._penalised_at_s = float(t_s)
+            self.planner = self._planner()
+        return region.id
 
     def length_m(self, start_xy: tuple[float, float], goal_xy: tuple[float, float]) -> float:
         from hearth_planning.paths import path_length

@@ -435,7 +435,8 @@ def make_crowd(nav: NavScenario, robot_radius_m: float):
 def loop_scenario(nav: NavScenario, robot_radius_m: float):
     """The :class:`hearth_eval.planner_loop.Scenario` of a suite scenario: every goal's path
     from hearth_planning's global planner on the home's map (with the clutter when mapped),
-    the people, the clutter, the timed events and the lighting, injected latency, fusion on.
+    the people, the clutter, the timed events and the lighting, injected latency, fusion on;
+    a blocked signal counts against the region ahead in the planner's memory, as the node's.
     """
     from hearth_eval.nav_route import GlobalRoute, home_map
     from hearth_eval.planner_loop import Scenario as LoopScenario
@@ -443,11 +444,12 @@ def loop_scenario(nav: NavScenario, robot_radius_m: float):
     b = nav.base
     added = tuple(clutter_furniture(nav.clutter))
     route = GlobalRoute(home_map(nav.home, added if nav.clutter_mapped else (), b.start),
-                        robot_radius_m)
+                        robot_radius_m, memory=True)
     return LoopScenario(
         name=nav.name, home=nav.home, start=b.start, route=None, crowd=make_crowd(
             nav, robot_radius_m), duration_s=b.duration_s, added=added,
         added_mapped=nav.clutter_mapped, goals=tuple((g.x_m, g.y_m) for g in b.goals),
         goal_names=tuple(g.name for g in b.goals), plan_route=route.plan,
+        report_blocked=route.report_blocked,
         goal_timeout_s=b.goal_timeout_s, disturbance_schedule=b.disturbance_schedule(),
         latency_s=dict(b.latency_s), fusion=True)

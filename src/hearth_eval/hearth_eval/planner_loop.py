@@ -122,6 +122,9 @@ class Scenario:
     # (start_xy, goal_xy) -> (K, 2) path. As global_planner_node, it is asked again, from
     # the robot's true position, each time the local planner's blocked signal rises.
     plan_route: Callable | None = None
+    # (path, robot_xy, t_s) -> region id or None: the global planner's memory hears of the
+    # blocked signal first (the region ahead counts as shut for later paths), as the node's.
+    report_blocked: Callable | None = None
     goal_timeout_s: float = math.inf  # one goal not reached in this long ends the run
     disturbance_schedule: str = ""  # hearth_sim's timed events ('<t_s> <kind> <args>; ...')
     latency_s: dict = field(default_factory=dict)  # hearth_sim sensor -> injected delay (s)
@@ -448,6 +451,8 @@ def run_scenario(scn: Scenario, opt: LoopOptions) -> LoopResult:
                 leg.status, leg.t_end_s = "timeout", t / NS
                 break
             elif blocked and not was_blocked and scn.plan_route is not None:
+                if scn.report_blocked is not None:
+                    scn.report_blocked(route, tuple(truth.position_m[:2]), t / NS)
                 try:  # the global planner's replan_on_blocked
                     route = np.asarray(scn.plan_route(tuple(truth.position_m[:2]),
                                                       tuple(goals[len(legs) - 1])), dtype=float)

@@ -190,6 +190,20 @@ def test_the_global_path_runs_from_start_to_goal_and_the_bound_is_shorter():
     assert lb.time_s == pytest.approx(trapezoid_time_s(lb.length_m, 1.0, 1.0))
 
 
+def test_a_blocked_report_counts_against_the_doorway_ahead_as_the_node_counts_it():
+    route = GlobalRoute(home_map("apartment"), 0.175, memory=True)
+    path = route.plan((3.0, 4.0), (8.3, 6.0))  # along the hallway, into the study
+    region = route.report_blocked(path, (7.6, 4.0), 10.0)
+    assert region is not None and region.startswith("doorway@8.23,4.60")
+    (obs,) = route.memory.entries[region].observations
+    assert (obs.passable, obs.source) == (False, "blocked")
+    # The study's door is the only way in: a penalty, not a wall.
+    again = route.plan((7.6, 4.0), (8.3, 6.0))
+    assert np.allclose(again[-1], (8.3, 6.0))
+    assert GlobalRoute(home_map("apartment"), 0.175).report_blocked(path, (7.6, 4.0), 10.0) \
+        is None  # no memory: nothing to count against
+
+
 def test_trapezoid_time_is_cruise_plus_ramps_or_a_triangle():
     assert trapezoid_time_s(5.0, 1.0, 1.0) == pytest.approx(6.0)  # 1 s up, 4 s cruise, 1 s down
     assert trapezoid_time_s(0.25, 1.0, 1.0) == pytest.approx(1.0)  # never reaches 1 m/s

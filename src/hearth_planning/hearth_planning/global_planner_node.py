@@ -61,7 +61,7 @@ from hearth_planning.heuristic import Landmarks, build_landmarks
 from hearth_planning.map_io import MapError, OccupancyMap, load_map
 from hearth_planning.navigability import MemoryFileError, NavigabilityMemory
 from hearth_planning.paths import remaining_length, resample
-from hearth_planning.regions import Region, detect_regions, region_passable
+from hearth_planning.regions import Region, detect_regions, region_ahead, region_passable
 
 NODE_CONFIG = GlobalPlannerConfig
 
@@ -358,7 +358,10 @@ class GlobalPlannerNode(Node):
             region = None
             try:
                 rx, ry, _ = self._robot_pose()
-                region = self._region_ahead(nav.path, rx, ry)
+                with self._lock:
+                    regions = self.memory.regions
+                region = region_ahead(regions, nav.path, rx, ry,
+                                      self.cfg.blocked_region_range_m)
             except TransformError:
                 pass
             if region is not None and self._observe(region, False, "blocked"):
@@ -369,22 +372,6 @@ class GlobalPlannerNode(Node):
                 )
         except Exception as exc:  # a callback never raises
             self._callback_error(BLOCKED_TOPIC, exc)
-
-    def _region_ahead(self, path: np.ndarray, rx: float, ry: float) -> Region | None:
-        """The first region that the path crosses within blocked_region_range_m ahead of the
-        robot (from the path point nearest to it)."""
-        rng = self.cfg.blocked_region_range_m
-        pts = resample(path, 0.05)
-        i = int(np.argmin(np.hypot(pts[:, 0] - rx, pts[:, 1] - ry)))
-        ahead = pts[i:]
-        along = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(ahead, axis=0).T))))
-        with self._lock:
-            regions = self.memory.regions
-        for x, y in ahead[along <= rng]:
-            for region in regions:
-                if region.contains(x, y):
-                    return region
-        return None
 
     # -- goals ---------------------------------------------------------------------------------
 

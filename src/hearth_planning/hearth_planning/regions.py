@@ -31,6 +31,7 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from hearth_planning.costmap import Costmap
+from hearth_planning.paths import resample
 
 DOORWAY = "doorway"
 NARROW_PASSAGE = "narrow_passage"
@@ -114,6 +115,22 @@ class Region:
         if not inside.any():
             return None
         return r0, c0, inside, along
+
+
+def region_ahead(regions: list[Region], path_xy: np.ndarray, x_m: float, y_m: float,
+                 range_m: float) -> Region | None:
+    """The first of ``regions`` that the path (K, 2) crosses within ``range_m`` ahead of
+    the robot at (``x_m``, ``y_m``), counted from the path point nearest to it: where a
+    robot that reports itself blocked is held up."""
+    pts = resample(np.asarray(path_xy, dtype=float), 0.05)
+    i = int(np.argmin(np.hypot(pts[:, 0] - x_m, pts[:, 1] - y_m)))
+    ahead = pts[i:]
+    along = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(ahead, axis=0).T))))
+    for x, y in ahead[along <= range_m]:
+        for region in regions:
+            if region.contains(x, y):
+                return region
+    return None
 
 
 def region_passable(costmap: Costmap, region: Region) -> bool | None:

@@ -16,6 +16,7 @@ from hearth_planning.regions import (
     NARROW_PASSAGE,
     Region,
     detect_regions,
+    region_ahead,
     region_passable,
 )
 
@@ -40,6 +41,15 @@ def test_a_gap_between_furniture_and_a_wall_is_a_narrow_passage():
     regions = detect_regions(costmap, max_width_m=1.1)
     assert [r.kind for r in regions] == [NARROW_PASSAGE]
     assert regions[0].centre_xy_m[1] == pytest.approx(0.4, abs=0.1)
+
+
+def test_the_region_ahead_is_the_first_the_path_crosses_within_range():
+    costmap = Costmap(two_rooms_with_door(), CostParams(ROBOT_M))
+    (door,) = detect_regions(costmap, max_width_m=1.1)
+    path = np.column_stack([np.linspace(1.0, 5.0, 41), np.full(41, 2.0)])  # through the door
+    assert region_ahead([door], path, 2.2, 2.0, range_m=1.5) is door
+    assert region_ahead([door], path, 1.0, 2.0, range_m=1.0) is None  # too far ahead
+    assert region_ahead([door], path, 4.5, 2.0, range_m=1.5) is None  # already through
 
 
 def test_a_wide_hallway_is_not_a_region():
