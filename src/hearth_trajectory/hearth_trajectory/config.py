@@ -153,6 +153,17 @@ class LocalPlannerConfig:
         "way open): people move on, and a doorway someone stands in is not shut", min=0.0,
         max=600.0,
     )  # fmt: skip
+    people_near_m: float = param(
+        1.0, "... and people_blocked_after_s too while anyone is this close (m, between the "
+        "discs): a way that looks shut may be theirs", min=0.0, max=10.0,
+    )  # fmt: skip
+    stall_progress_m: float = param(
+        0.25, "the robot must get this much further along the path within stall_after_s, "
+        "whatever its plans show, or it is blocked (a progress checker)", min=0.01, max=10.0,
+    )  # fmt: skip
+    stall_after_s: float = param(
+        10.0, "see stall_progress_m", min=0.5, max=600.0,
+    )  # fmt: skip
     pan_lookahead_s: float = param(
         1.2, "the screen faces the committed plan's point this far ahead", min=0.0, max=3.0
     )
@@ -277,6 +288,8 @@ def planner_params(cfg: LocalPlannerConfig, robot: RobotParams) -> PlannerParams
         goal_tolerance_m=cfg.goal_tolerance_m, path_window_m=cfg.path_window_m,
         follow_distance_m=cfg.follow_distance_m, blocked_progress_m=cfg.blocked_progress_m,
         blocked_after_s=cfg.blocked_after_s, people_blocked_after_s=cfg.people_blocked_after_s,
+        people_near_m=cfg.people_near_m, stall_progress_m=cfg.stall_progress_m,
+        stall_after_s=cfg.stall_after_s,
         pan_lookahead_s=cfg.pan_lookahead_s,
         progress_weight=cfg.progress_weight, progress_discount=cfg.progress_discount,
         collision_weight=cfg.collision_weight, jerk_weight=cfg.jerk_weight,

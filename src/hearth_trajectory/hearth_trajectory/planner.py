@@ -129,6 +129,13 @@ class PlannerParams:
     # Only people in the way (the map alone leaves a way open): they move on; the global
     # planner hears of it later, or it marks a doorway shut for someone standing in it.
     people_blocked_after_s: float = 10.0
+    people_near_m: float = 1.0  # ... as they are with anyone this close (gap between discs)
+    # Whatever the plans show, the robot must get this much further along the path within
+    # this long, or it is blocked too (Nav2's progress checker): a robot dithering in front
+    # of a gap plans a few centimetres of progress every few cycles, and the plans' timer
+    # above never runs out.
+    stall_progress_m: float = 0.25
+    stall_after_s: float = 10.0
     pan_lookahead_s: float = 1.2
     # critics
     progress_weight: float = 1.0
@@ -280,6 +287,9 @@ class LocalPlanner:
         self._progress_m = 0.0
         self._arrived = False
         self._no_progress_since: float | None = None
+        self._people_in_the_way = False  # ... at any time since
+        self._advanced_at: float | None = None  # when the robot last got stall_progress_m on
+        self._advanced_remaining_m = math.inf  # ... and the path left then
 
     # -- the cycle -----------------------------------------------------------------------------
 
@@ -368,6 +378,7 @@ class LocalPlanner:
             comfort[int(idx[0])] = 0.0  # who asked to be followed keeps no personal space
             # Keeping station behind the person is no progress and no blockage either.
             in_place = math.hypot(*(goal.targets_xy[0] - (start.x_m, start.y_m))) < 0.5
+            stalled = False
             pan_person = people_all.means[int(idx[0]), 0]
             goal_status = f"following person {inp.follow_id}"
         else:
@@ -378,6 +389,10 @@ class LocalPlanner:
                 return self._stop(now, Kind.ARRIVED, "arrived", t_eff=t_eff, start=start,
                                   people=people_all)
             goal_status = f"following the path ({remaining:.2f} m left)"
+            stalled = self._update_stall(now, remaining)
+            if stalled:
+                goal_status += (f"; not {p.stall_progress_m:.2f} m further in "
+                                f"{now - self._advanced_at:.0f} s")
 
         sigma = self._pose_sigma(odom)
         braking = ((p.braking_reaction_s, self.limits.linear.max_accel)
@@ -395,10 +410,14 @@ class LocalPlanner:
         # candidates through it still progress, while the one chosen waits; the global
         # planner must hear of it, or the robot waits there for good.
         progress = math.inf if in_place else best.get("progress", best["max_progress"])
-        # People in the way: the map alone leaves a way open that they take progress from.
+        # People in the way: the map alone leaves a way open that they take progress from,
+        # or someone is close enough that a way which looks shut may be theirs (they hide
+        # it, and their forecast's spread covers it): a hallway crowd once had its doorway
+        # counted shut after 2 s, and the robot sent round the kitchen.
         by_people = (best.get("open_progress", -math.inf)
-                     >= max(best["max_progress"], 0.0) + p.blocked_progress_m)
-        blocked = self._update_blocked(now, progress, by_people)
+                     >= max(best["max_progress"], 0.0) + p.blocked_progress_m
+                     ) or self._someone_near(people_all, start)
+        blocked = self._update_blocked(now, progress, by_people) or stalled
         kind = Kind.BLOCKED if progress < p.blocked_progress_m else Kind.ACTIVE
         status = goal_status
         if kind is Kind.BLOCKED:
@@ -506,6 +525,7 @@ class LocalPlanner:
             self._progress_m = 0.0
             self._arrived = False
             self._no_progress_since = None  # a new path (a replan) is judged afresh
+            self._advanced_at = None
         # Progress along the path is monotone: search ahead of the last projection only.
         lo = self._progress_m - 0.5
         hi = self._progress_m + p.path_window_m
@@ -644,15 +664,37 @@ class LocalPlanner:
                 return _wrap(s.yaw_rad - start.yaw_rad)
         return _wrap(math.atan2(ty - start.y_m, tx - start.x_m) - start.yaw_rad)
 
+    def _someone_near(self, people: Forecast, start: StartState) -> bool:
+        """Whether anyone is within ``people_near_m`` (gap between the discs) of the robot
+        when the plan takes effect."""
+        if not len(people):
+            return False
+        d = np.hypot(people.means[:, 0, 0] - start.x_m, people.means[:, 0, 1] - start.y_m)
+        gap = d - people.radii - self.p.robot_radius_m
+        return bool(np.any(gap < self.p.people_near_m))
+
+    def _update_stall(self, now: float, remaining_m: float) -> bool:
+        """Whether the robot has got less than ``stall_progress_m`` further along the path
+        (``remaining_m`` left of it) in the last ``stall_after_s``."""
+        p = self.p
+        if self._advanced_at is None or (
+                remaining_m <= self._advanced_remaining_m - p.stall_progress_m):
+            self._advanced_at, self._advanced_remaining_m = now, remaining_m
+        return now - self._advanced_at >= p.stall_after_s
+
     def _update_blocked(self, now: float, progress: float, by_people: bool) -> bool:
         """Whether the chosen trajectory has made no progress for ``blocked_after_s`` (for
-        ``people_blocked_after_s`` while only people are in the way)."""
+        ``people_blocked_after_s`` when people were in the way at any time since it stopped
+        progressing: once they have stepped back from a robot that retreated from them, the
+        way ahead still looks shut for a while, and it is not)."""
         if progress >= self.p.blocked_progress_m:
             self._no_progress_since = None
             return False
         if self._no_progress_since is None:
-            self._no_progress_since = now
-        after = self.p.people_blocked_after_s if by_people else self.p.blocked_after_s
+            self._no_progress_since, self._people_in_the_way = now, False
+        self._people_in_the_way |= by_people
+        after = (self.p.people_blocked_after_s if self._people_in_the_way
+                 else self.p.blocked_after_s)
         return now - self._no_progress_since >= after
 
     def _stop(self, now: float, kind: Kind, status: str, t_eff: float | None = None,

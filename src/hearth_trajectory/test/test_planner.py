@@ -142,6 +142,23 @@ def test_a_wall_across_the_path_stops_the_robot_short_and_reports_blocked():
     assert res.cmd_v_mps == pytest.approx(0.0, abs=0.05)
 
 
+def test_a_way_that_people_were_in_is_waited_for_after_they_step_back():
+    # Someone stood by the robot when it stopped, then stepped back out of reach: the way
+    # still looks shut (here it is), but the wait is people's, not a shut door's.
+    pl = planner(blocked_after_s=0.5, people_blocked_after_s=2.0)
+    wall = walls([(1.0, 1.2, -5.0, 5.0)])
+    near = Tracks(0.0, np.array([1]), np.array([[0.78, 0.8]]), np.zeros((1, 2)),
+                  np.eye(4)[None] * 1e-3, np.array([0.25]))
+    raised = []
+    for k in range(30):
+        t = 0.1 * k
+        tracks = (Tracks(t, near.ids, near.positions, near.velocities, near.covariances,
+                         near.radii) if t < 0.5 else Tracks.empty(t))
+        if run(pl, t, odom(t, x=0.78), distance=wall, tracks=tracks).blocked:
+            raised.append(t)
+    assert raised and raised[0] == pytest.approx(2.0, abs=0.15)
+
+
 @pytest.mark.parametrize("route_clearance_sigmas", [0.0, PARAMS.route_clearance_sigmas])
 def test_waiting_before_a_gap_too_narrow_to_pass_safely_reports_blocked(route_clearance_sigmas):
     # The demo's kitchen: the global path squeezes between two pieces of furniture, a gap
@@ -414,3 +431,26 @@ def test_it_backs_off_slowly_when_a_person_walks_straight_at_it():
     res = pl.plan(PlanningInput(0.0, odom(0.0), STRAIGHT, 1, passage, tracks=tracks))
     v = res.plan.roll.vel[0, 0]
     assert v.min() < -0.1 and v.min() >= -0.25 - 1e-9
+
+
+def test_a_robot_that_gets_nowhere_while_its_plans_progress_reports_blocked():
+    # Dithering in front of a gap, or held where it stands: every plan makes progress, so
+    # the plans' own timer never runs out; the path left does not shrink, and after
+    # stall_after_s the global planner hears of it.
+    pl = planner(stall_after_s=3.0)
+    results = [run(pl, k * 0.1, odom(k * 0.1)) for k in range(40)]
+    assert all(r.kind is Kind.ACTIVE for r in results)
+    raised = [k * 0.1 for k, r in enumerate(results) if r.blocked]
+    assert raised and raised[0] == pytest.approx(3.0, abs=0.15)
+    assert results[-1].status.endswith("not 0.25 m further in 4 s")
+
+
+def test_a_robot_getting_along_its_path_is_never_stalled():
+    pl = planner(stall_after_s=2.0)
+    t, s = 0.0, None
+    for _ in range(60):
+        od = odom(t) if s is None else odom(t, s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps)
+        res = run(pl, t, od)
+        assert not res.blocked, f"blocked at t = {t:.1f} s ({res.status})"
+        s = res.plan.state(t + 0.1)
+        t += 0.1
