@@ -136,6 +136,9 @@ class PlannerParams:
     # above never runs out.
     stall_progress_m: float = 0.25
     stall_after_s: float = 10.0
+    # A cycle this long after the one before restarts that clock: nobody drove the robot
+    # in between (the first cycle's JIT compilation, a process that was stopped).
+    stall_pause_s: float = 1.0
     pan_lookahead_s: float = 1.2
     # critics
     progress_weight: float = 1.0
@@ -290,6 +293,7 @@ class LocalPlanner:
         self._people_in_the_way = False  # ... at any time since
         self._advanced_at: float | None = None  # when the robot last got stall_progress_m on
         self._advanced_remaining_m = math.inf  # ... and the path left then
+        self._stall_checked_at: float | None = None  # the cycle before
 
     # -- the cycle -----------------------------------------------------------------------------
 
@@ -677,7 +681,10 @@ class LocalPlanner:
         """Whether the robot has got less than ``stall_progress_m`` further along the path
         (``remaining_m`` left of it) in the last ``stall_after_s``."""
         p = self.p
-        if self._advanced_at is None or (
+        paused = (self._stall_checked_at is not None
+                  and now - self._stall_checked_at > p.stall_pause_s)
+        self._stall_checked_at = now
+        if self._advanced_at is None or paused or (
                 remaining_m <= self._advanced_remaining_m - p.stall_progress_m):
             self._advanced_at, self._advanced_remaining_m = now, remaining_m
         return now - self._advanced_at >= p.stall_after_s

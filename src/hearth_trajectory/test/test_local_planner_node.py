@@ -118,7 +118,10 @@ def test_straight_plan_gives_forward_command_and_a_stamped_local_plan():
             assert spin_until(nodes, moving, timeout_s=30.0), node.status  # numba JIT: seconds
             cmd = probe.out["cmd"][-1]
             assert cmd.linear.x <= 1.0 and abs(cmd.angular.z) < 0.2
-            assert spin_until(nodes, lambda: len(probe.out["local_plan"]) > 0, timeout_s=5.0)
+            # The cycle's messages are taken in one by one: its command may come in before
+            # its plan, and the plan before it may be a stop's, empty (no /odom yet).
+            assert spin_until(nodes, lambda: bool(probe.out["local_plan"])
+                              and bool(probe.out["local_plan"][-1].poses), timeout_s=5.0)
             plan = probe.out["local_plan"][-1]
             assert plan.header.frame_id == "odom"
             assert len(plan.poses) == 30  # horizon 3.0 s / dt 0.1 s
@@ -129,12 +132,15 @@ def test_straight_plan_gives_forward_command_and_a_stamped_local_plan():
             )
             xs = [p.pose.position.x for p in plan.poses]
             assert xs[-1] > xs[0] + 0.5  # driving forward along the path
-            assert spin_until(
-                nodes,
-                lambda: all(probe.out[k] for k in ("candidates", "cycle", "pan", "blocked",
-                                                   "status", "predictions")),
-                timeout_s=5.0,
-            )
+
+            def planning_cycle_in() -> bool:  # every output of a planning cycle, not a stop's
+                out = probe.out
+                return (all(out[k] for k in ("candidates", "cycle", "pan", "blocked", "status",
+                                             "predictions"))
+                        and out["status"][-1].data.startswith("active")
+                        and any(m.ns == "candidates" for m in out["candidates"][-1].markers))
+
+            assert spin_until(nodes, planning_cycle_in, timeout_s=5.0), node.status
             markers = probe.out["candidates"][-1].markers
             strips = [m for m in markers if m.ns == "candidates"
                       and m.type == Marker.LINE_STRIP]

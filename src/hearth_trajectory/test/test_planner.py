@@ -445,6 +445,16 @@ def test_a_robot_that_gets_nowhere_while_its_plans_progress_reports_blocked():
     assert results[-1].status.endswith("not 0.25 m further in 4 s")
 
 
+def test_a_pause_in_planning_restarts_the_stall_clock():
+    # The first cycle compiles (numba) for seconds on a cold start, and the robot stood
+    # meanwhile because nobody drove it: that is no stall, the clock starts after it.
+    pl = planner(stall_after_s=3.0)
+    times = [0.0, 0.1, 12.0] + [12.0 + 0.1 * k for k in range(1, 35)]
+    results = [run(pl, t, odom(t)) for t in times]
+    raised = [t for t, r in zip(times, results, strict=True) if r.blocked]
+    assert raised and raised[0] == pytest.approx(15.0, abs=0.15)
+
+
 def test_a_robot_getting_along_its_path_is_never_stalled():
     pl = planner(stall_after_s=2.0)
     t, s = 0.0, None
