@@ -94,7 +94,7 @@ class Scene:
     robot_radius_m: float
     pose_cov_xy: np.ndarray  # (2, 2) the robot's position covariance (m^2)
     distance: GridField | None  # distance to the nearest obstacle (m), None: nothing seen
-    distance_cell_m: float  # obstacles are cells this wide: their surfaces lie within them
+    distance_cell_m: float  # obstacles are cells: their centres lie this far inside them
     people: Forecast  # at steps 1..T
     goal: Goal | None
     # Per person, how much their personal space counts (0: the person being followed, who
@@ -139,19 +139,9 @@ class Evaluation:
 
     @cached_property
     def static_contact(self) -> np.ndarray:
-        """P(touching a mapped or seen obstacle at step k): ``Phi(-clearance / sigma)``, the
-        clearance being the distance to the nearest obstacle cell's centre minus the robot's
-        radius, ``sigma`` that of the robot's position along the obstacle's direction and of
-        the obstacle's surface within its cell (:func:`clearance_sigma_m`).
-
-        The surface is taken as likely anywhere in the cell, not at the cell's near edge: the
-        edge put every obstacle half a cell (2.5 cm) closer than it is on average. The
-        apartment kitchen's 0.49 m gap between the fridge and a chair, 7 cm to spare each
-        side of the robot, then read as a 1-40 % risk, and the robot stood before it for 19 s
-        with nobody near (apartment_kitchen_living/2), going for the gap and backing off as a
-        depth cell came and went. Measured on the suite's 37 (a) episodes, planner seeds 0 and
-        1, against the near edge: 70/74 successes against 70, people contacts 2 against 4,
-        objects 5 against 4, jerk 4.0 against 4.4 m/s³.
+        """P(touching a mapped or seen obstacle at step k): the clearance (distance to the
+        nearest obstacle cell's edge minus the robot's radius) under a Gaussian error of the
+        robot's position along the obstacle's direction, ``Phi(-clearance / sigma_pose)``.
 
         With ``Scene.braking`` the same is also read where the robot would come to a halt if
         the safety controller stopped it at step k: ``v t_react + v² / (2 a)`` ahead along its
@@ -167,9 +157,8 @@ class Evaluation:
         f = sc.distance
         args = (np.ascontiguousarray(f.values, dtype=float), f.origin_xy[0], f.origin_xy[1],
                 1.0 / f.resolution_m)
-        offset = sc.robot_radius_m
-        inv_sigma = 1.0 / clearance_sigma_m(max(sc.pose_sigma_m, self.min_sigma_m),
-                                            sc.distance_cell_m)
+        offset = 0.5 * sc.distance_cell_m + sc.robot_radius_m
+        inv_sigma = 1.0 / max(sc.pose_sigma_m, self.min_sigma_m)
         _static_contact(*args, self.x, self.y, offset, inv_sigma, out)
         if sc.braking is not None:
             reaction_s, decel = sc.braking
@@ -287,13 +276,6 @@ class Evaluation:
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
-
-
-def clearance_sigma_m(pose_sigma_m: float, cell_m: float) -> float:
-    """The standard deviation of the clearance to an obstacle cell: the robot's position's
-    (``pose_sigma_m``) and its surface's, as likely anywhere across the cell as not
-    (``cell_m / sqrt(12)``: 1.4 cm for 5 cm cells)."""
-    return math.hypot(pose_sigma_m, cell_m / math.sqrt(12.0))
 
 
 @njit(cache=True)

@@ -544,9 +544,7 @@ class LocalPlanner:
         # No way round through a gap the collision term would not let the robot through:
         # the field would lead the robot to it, and it would wait there, torn between it and
         # the global path's way round (the apartment's kitchen, between the fridge and a
-        # chair, where the global planner's margin sends it by the hallway). The obstacle's
-        # surface is put at its cell's near edge here, a little stricter than the collision
-        # term (Evaluation.static_contact), as measured with it.
+        # chair, where the global planner's margin sends it by the hallway).
         fits_m = (p.robot_radius_m + 0.5 * inp.distance_cell_m
                   + p.route_clearance_sigmas * self._pose_sigma(inp.odom))
         ctg = path_cost_to_go(pts[window], arc[window], total, (start.x_m, start.y_m), half,

@@ -1,7 +1,5 @@
 """The objectives: hearth's survival-weighted cost and the two risk ablations of issue 9."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,6 @@ from hearth_trajectory.critics import (
     PathGoal,
     ProgressCritic,
     Scene,
-    clearance_sigma_m,
 )
 from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
 from hearth_trajectory.objectives import (
@@ -170,28 +167,6 @@ def test_a_wall_within_the_stopping_distance_counts_though_the_path_bends_away_f
     assert contact(roll[0], None) < 0.01  # the bend clears the wall ...
     assert contact(roll[0], (0.1, 1.0)) > 0.9  # ... a stop at full speed in it would not
     assert contact(roll[1], (0.1, 1.0)) < 0.01  # slowly, a stop is short
-
-
-def test_an_obstacle_cell_counts_from_its_centre_with_its_width_as_uncertainty():
-    """The surface lies anywhere in its cell: the clearance is to the cell's centre, its
-    spread the pose's and the cell's (5 cm / sqrt(12)). A 0.49 m gap leaves a 0.35 m robot
-    7 cm each side: a risk well under 1 %, not the 1 % of putting the surface at the edge."""
-    p = PlannerParams()
-    roll = rollout(StartState(0.0, 0.0, 0.0, 0.0, 0.0), np.zeros((1, p.steps, 2)), LIMITS,
-                   p.dt_s)
-    people = forecast(Tracks.empty(), p.dt_s * np.arange(1, p.steps + 1), p.person_accel_psd)
-
-    def contact(centre_distance_m: float, cell_m: float) -> float:
-        field = GridField((-1.0, -1.0), 0.05, np.full((40, 40), centre_distance_m))
-        scene = Scene(p.dt_s, LIMITS, 0.175, np.eye(2) * 0.02**2, field, cell_m, people, None)
-        return float(Evaluation(roll, scene).static_contact.max())
-
-    sigma = clearance_sigma_m(0.02, 0.05)
-    assert sigma == pytest.approx(math.hypot(0.02, 0.05 / math.sqrt(12.0)))
-    assert contact(0.175, 0.05) == pytest.approx(0.5)  # touching the centre: even odds
-    assert contact(0.175 + 2.0 * sigma, 0.05) == pytest.approx(0.02275, rel=1e-3)  # Phi(-2)
-    assert contact(0.245, 0.05) < 0.003
-    assert contact(0.245, 0.0) == pytest.approx(0.5 * math.erfc(0.07 / 0.02 / math.sqrt(2.0)))
 
 
 def _risk(tracks: Tracks, v_mps: float, passive_contact_weight: float) -> float:

@@ -162,13 +162,13 @@ def test_a_way_that_people_were_in_is_waited_for_after_they_step_back():
 @pytest.mark.parametrize("route_clearance_sigmas", [0.0, PARAMS.route_clearance_sigmas])
 def test_waiting_before_a_gap_too_narrow_to_pass_safely_reports_blocked(route_clearance_sigmas):
     # The demo's kitchen: the global path squeezes between two pieces of furniture, a gap
-    # that leaves 7.5 cm each side, against 5 cm of pose uncertainty. The robot waits short
+    # that leaves ~0.1 m each side, against 5 cm of pose uncertainty. The robot waits short
     # of it, and that must be reported (the global planner replans around), not shown as
     # driving along the path for good. With no margin in the way to go, candidates through
     # the gap make progress, at a risk, while the one chosen waits (the signal used to look
     # at the best progress of any candidate, and never rose).
     pl = planner(blocked_after_s=1.0, route_clearance_sigmas=route_clearance_sigmas)
-    gap = walls([(1.0, 1.3, -5.0, -0.25), (1.0, 1.3, 0.25, 5.0)])
+    gap = walls([(1.0, 1.3, -5.0, -0.28), (1.0, 1.3, 0.28, 5.0)])
     t, s, results = 0.0, None, []
     for _ in range(70):
         od = Odometry(t, 0.0, 0.0, 0.0, 0.0, 0.0, np.eye(2) * 0.05**2) if s is None else \
