@@ -327,6 +327,15 @@ def _map_image(scenario: Scenario):
     return MapImage(grid.data, grid.resolution_m, (grid.origin_x_m, grid.origin_y_m))
 
 
+def _depth_view() -> tuple[float, float, float]:
+    """The ToF's view for the report: (x forward of base_link on the mast's front face m,
+    horizontal field of view rad, range m), from robot.yaml."""
+    from hearth_description.robot_model import load_robot_params
+
+    p = load_robot_params()
+    return (p.mast.x_m + p.mast.radius_m, p.tof.hfov_rad, p.tof.max_range_m)
+
+
 def write_outputs(run_dir: Path, scenario: Scenario, ep: Episode, run: dict) -> tuple[
         list[GoalMetrics], GoalMetrics, dict]:
     """metrics.json and report.html of a finished run."""
@@ -369,7 +378,7 @@ def write_outputs(run_dir: Path, scenario: Scenario, ep: Episode, run: dict) -> 
     ctx = ReportContext(
         title=f"hearth {scenario.name}: {run['started']}", scenario=scenario.to_dict(),
         map_image=_map_image(scenario), areas=areas, dim_at_s=scenario.lighting.dim_at_s,
-        crossings=crossed, run_info=info)
+        crossings=crossed, run_info=info, depth_view=_depth_view())
     write_report(run_dir / "report.html", ep, metrics, tour, ctx)
     return metrics, tour, crossed
 

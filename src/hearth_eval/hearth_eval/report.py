@@ -92,6 +92,9 @@ class ReportContext:
     dim_at_s: float | None = None
     crossings: dict[str, float | None] | None = None
     run_info: dict[str, str] | None = None  # label -> text (wall time, bag, ...)
+    # The depth camera's view, drawn on the candidate fan: (x forward of base_link m,
+    # horizontal field of view rad, range m); None: not drawn.
+    depth_view: tuple[float, float, float] | None = None
 
 
 def _plt():
@@ -231,7 +234,7 @@ def fan_figure(ep: Episode, ctx: ReportContext, snap: FanSnapshot,
                half_width_m: float = 2.0) -> bytes:
     """The candidate fan around the robot at ``snap.t_s``, drawn in the map frame."""
     plt = _plt()
-    from matplotlib.patches import Circle
+    from matplotlib.patches import Circle, Wedge
 
     # the fan is in the odom frame: map <- odom with the map->odom that stood then
     map_odom = held_at(np.array([snap.t_s]), ep.map_odom_t_s, ep.map_odom_pose,
@@ -263,6 +266,17 @@ def fan_figure(ep: Episode, ctx: ReportContext, snap: FanSnapshot,
         xy = plans[-1][1]
         ax.plot(xy[:, 0], xy[:, 1], ":", color="#555555", lw=1.5, zorder=2,
                 label="global plan (/plan)")
+    if np.all(np.isfinite(truth)) and ctx.depth_view is not None:
+        # What the depth camera saw then: a person outside it is not tracked (yet), and the
+        # plan may pass where they stand.
+        ahead_m, hfov_rad, range_m = ctx.depth_view
+        eye = truth[:2] + ahead_m * np.array([math.cos(truth[2]), math.sin(truth[2])])
+        yaw_deg = math.degrees(truth[2])
+        half_deg = 0.5 * math.degrees(hfov_rad)
+        ax.add_patch(Wedge(eye, range_m, yaw_deg - half_deg, yaw_deg + half_deg,
+                           fc="#9ecae1", ec="#6baed6", alpha=0.25, zorder=1))
+        ax.plot([], [], "s", ms=10, color="#9ecae1", alpha=0.6,
+                label=f"depth camera's view ({math.degrees(hfov_rad):.0f}°, {range_m:g} m)")
     if np.all(np.isfinite(truth)):
         ax.add_patch(Circle(truth[:2], ep.robot_radius_m, fc="#0050ff", ec="k", alpha=0.35,
                             zorder=6))
@@ -544,7 +558,12 @@ def render_html(ep: Episode, metrics: Sequence[GoalMetrics], tour: GoalMetrics |
             "They start where the robot will be when the plan takes effect, a little ahead "
             "of the blue disc (the robot's true pose when the cycle began). "
             "Purple discs: the people where they really were; dashed red circles: the "
-            "obstacles the robot tracked from its depth camera (what the planner avoids)."),
+            "obstacles the robot tracked from its depth camera (what the planner avoids). "
+            "Light blue wedge: the depth camera's field of view at that moment (walls hide "
+            "what stands behind them). A person outside "
+            "it is not tracked until they come into view (a track that leaves it coasts "
+            "for a while), so a plan may pass where an unseen person stands: the next "
+            "cycles see them as the robot turns, and replan."),
             fan_figure(ep, ctx, snap)))
     figures.append(("Speed, turning and jerk", (
         "Top: the robot's true forward speed (black) and the command that reached the "

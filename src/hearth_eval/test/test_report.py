@@ -73,7 +73,7 @@ def test_the_report_is_one_file_with_the_table_and_five_embedded_plots(tmp_path)
         areas=[Area("rug", "rug", rectangle((4.0, 1.0), (1.0, 1.0))),
                Area("sill", "threshold", rectangle((9.0, 2.0), (0.12, 0.8), np.pi / 2))],
         dim_at_s=15.0, crossings={"rug": 7.5, "sill": None},
-        run_info={"Bag": "<code>bag/bag.mcap</code>"})
+        run_info={"Bag": "<code>bag/bag.mcap</code>"}, depth_view=(0.065, 1.571, 4.0))
     path = write_report(tmp_path / "report.html", ep, goal_metrics(ep), episode_metrics(ep),
                         ctx)
     text = path.read_text()
@@ -83,6 +83,7 @@ def test_the_report_is_one_file_with_the_table_and_five_embedded_plots(tmp_path)
         assert base64.b64decode(b64).startswith(b"\x89PNG")
     assert not re.search(r'(src|href)="(?!data:)', text)  # nothing outside the file
     for words in ("1. east", "2. north", "whole tour", "timeout", "rug (at t = 8 s)",
+                  "depth camera&#x27;s field of view",
                   "sill (NOT crossed)", "1 people, 0 objects"):
         assert words in text, words
     assert not list(tmp_path.glob("*.tmp*"))
