@@ -46,6 +46,36 @@ class GridField:
         return np.meshgrid(xs, ys)
 
 
+#: A distance field's value where no obstacle is left (m), as the local costmap's.
+FAR_M = 1000.0
+
+
+def without_cells_under(distance: GridField, xy_m: tuple[float, float], radius_m: float,
+                        within_m: float | None = None) -> GridField:
+    """``distance`` (to the nearest obstacle cell's centre, m; 0 at occupied cells) with the
+    obstacle cells whose centres lie within ``radius_m`` of ``xy_m`` taken out, and the
+    field recomputed, when any cell lies within ``within_m`` (default ``radius_m``);
+    ``distance`` itself otherwise.
+
+    The robot cannot stand inside an obstacle. Cells under its own footprint are the map
+    placed by a pose estimate that is off, or the wall it is pressed against; counted, they
+    make every way out a collision from the first step, and the robot stands there for
+    good. Without them it may always move out, as the safety controller lets it back away,
+    while the cells beyond still count (it does not scrape along the wall)."""
+    values = np.asarray(distance.values)
+    res = distance.resolution_m
+    occupied = values <= 0.5 * res
+    xs, ys = distance.cell_centres()
+    near = np.hypot(xs - xy_m[0], ys - xy_m[1])
+    if not np.any(occupied & (near < (radius_m if within_m is None else within_m))):
+        return distance
+    under = occupied & (near < radius_m)
+    rest = occupied & ~under
+    if not rest.any():
+        return GridField(distance.origin_xy, res, np.full(values.shape, FAR_M))
+    return GridField(distance.origin_xy, res, ndimage.distance_transform_edt(~rest) * res)
+
+
 @njit(cache=True, inline="always")
 def bilinear_at(values, ox, oy, inv_res, x, y):  # pragma: no cover - compiled
     """``values`` (H, W) at one point, cell centres at ``origin + (i + 0.5) / inv_res``;

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -50,7 +50,12 @@ from hearth_trajectory.critics import (
     Scene,
     evaluate,
 )
-from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
+from hearth_trajectory.fields import (
+    GridField,
+    path_cost_to_go,
+    resample_path,
+    without_cells_under,
+)
 from hearth_trajectory.floor_transitions import FloorTransitions
 from hearth_trajectory.objectives import build_critics
 from hearth_trajectory.people_forecast import DEFAULT_ACCEL_PSD, Forecast, Tracks, forecast
@@ -354,6 +359,17 @@ class LocalPlanner:
 
         t_eff, shift = self._effect_time(now)
         start = self._start_state(odom, t_eff)
+        sigma = self._pose_sigma(odom)
+        inside = ""
+        if inp.distance is not None:  # the robot may always move out of what is under it
+            # The cells within 3 sigma of the footprint's edge go too: left in, they read as a
+            # likely contact at every step of the way out as well.
+            freed = without_cells_under(inp.distance, (start.x_m, start.y_m),
+                                        p.robot_radius_m + 0.5 * inp.distance_cell_m + 3.0 * sigma,
+                                        within_m=p.robot_radius_m)
+            if freed is not inp.distance:
+                inp = replace(inp, distance=freed)
+                inside = "; obstacle cells under the robot left out (pose estimate off?)"
         tracks = inp.tracks.finite()
         if now - tracks.stamp_s > p.tracks_timeout_s:
             tracks = Tracks.empty(now)  # too old to say where anyone is
@@ -398,7 +414,6 @@ class LocalPlanner:
                 goal_status += (f"; not {p.stall_progress_m:.2f} m further in "
                                 f"{now - self._advanced_at:.0f} s")
 
-        sigma = self._pose_sigma(odom)
         braking = ((p.braking_reaction_s, self.limits.linear.max_accel)
                    if p.braking_reaction_s > 0.0 else None)
         blind = (phantom_distance(inp.distance, (start.x_m, start.y_m), p.robot_radius_m)
@@ -428,6 +443,7 @@ class LocalPlanner:
             status = ("waiting for people to pass" if by_people
                       else "no candidate makes progress" if best["max_progress"]
                       < p.blocked_progress_m else "no candidate makes progress safely")
+        status += inside
         v, w = self._command(now, t_eff)
         return PlanResult(
             kind, status, v, w, self.committed, blocked,

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from hearth_trajectory.fields import GridField, path_cost_to_go, resample_path
+from hearth_trajectory.fields import (
+    FAR_M,
+    GridField,
+    path_cost_to_go,
+    resample_path,
+    without_cells_under,
+)
 
 # A wall along y = 0 (5 cm cells over [-3, 3]^2) with a gap at x -2.5..-2.0.
 OCC = np.zeros((120, 120), dtype=bool)
@@ -44,3 +50,28 @@ def test_a_path_walled_off_from_the_grid_falls_back_to_the_straight_line():
     walled = GridField((-3.0, -3.0), 0.05, ndimage.distance_transform_edt(~closed) * 0.05)
     ctg = path_cost_to_go(PATH, ARC, float(ARC[-1]), (0.0, 0.0), 3.5, 0.1, walled, 0.2)
     assert np.all(np.isfinite(ctg.cost.values))
+
+
+def _field(occ):
+    return GridField((0.0, 0.0), 0.1, ndimage.distance_transform_edt(~occ) * 0.1)
+
+
+def test_obstacle_cells_under_the_robot_are_left_out_and_those_beyond_kept():
+    occ = np.zeros((20, 20), dtype=bool)
+    occ[:, 10] = True  # a wall along x = 1.05 m
+    field = _field(occ)
+    freed = without_cells_under(field, (1.0, 1.0), 0.3)
+    assert freed.sample(np.array(1.05), np.array(1.05)) > 0.25  # the wall's piece under it
+    assert freed.sample(np.array(1.05), np.array(1.55)) == pytest.approx(0.0)  # beyond: kept
+    assert without_cells_under(field, (0.5, 1.0), 0.3) is field  # nothing under: as it was
+    # nothing left at all
+    assert np.all(without_cells_under(_field(occ), (1.0, 1.0), 5.0).values == FAR_M)
+
+
+def test_the_cells_go_only_when_one_is_under_the_robot_itself():
+    occ = np.zeros((20, 20), dtype=bool)
+    occ[:, 10] = True
+    field = _field(occ)
+    # 0.3 m from the wall: within the wider radius, not under the 0.2 m robot
+    assert without_cells_under(field, (0.75, 1.0), 0.5, within_m=0.2) is field
+    assert without_cells_under(field, (0.95, 1.0), 0.5, within_m=0.2) is not field

@@ -250,6 +250,26 @@ def test_it_swerves_around_an_obstacle_on_the_path():
     assert r.x[0, -1] > 1.9  # and past it
 
 
+def test_a_robot_the_map_puts_inside_a_wall_drives_out_of_it_and_not_along_it():
+    # A pose estimate 0.1 m off put the robot's centre 5 cm inside the wall beside it; in the
+    # demo it stood 190 s like that, every way out a collision from the first step.
+    wall = walls([(-5.0, 5.0, -1.0, 0.05)])
+    hallway = STRAIGHT + np.array([0.0, 0.6])
+    pl = planner()
+    od = odom(0.0)
+    ys = []
+    for k in range(30):  # 3 s, the robot where its plans put it
+        res = run(pl, 0.1 * k, od, path=hallway, distance=wall)
+        if k == 0:
+            assert "obstacle cells under the robot left out" in res.status
+        s = pl.committed.state(0.1 * (k + 1))
+        od = odom(0.1 * (k + 1), s.x_m, s.y_m, s.yaw_rad, s.v_mps, s.w_radps)
+        ys.append(s.y_m)
+    assert min(ys) > -0.01  # never further in
+    assert wall.sample(np.array(od.x_m), np.array(od.y_m)) > 0.175 + 0.05  # out, and clear
+    assert "left out" not in res.status and res.kind is Kind.ACTIVE
+
+
 def test_it_keeps_away_from_an_oncoming_person():
     tracks = Tracks(0.0, np.array([1]), np.array([[3.0, 0.0]]), np.array([[-1.0, 0.0]]),
                     np.eye(4)[None] * 0.005, np.array([0.25]))
