@@ -62,12 +62,17 @@ def without_cells_under(distance: GridField, xy_m: tuple[float, float], radius_m
     make every way out a collision from the first step, and the robot stands there for
     good. Without them it may always move out, as the safety controller lets it back away,
     while the cells beyond still count (it does not scrape along the wall)."""
-    values = np.asarray(distance.values)
+    within = radius_m if within_m is None else within_m
     res = distance.resolution_m
+    # Quick exit: the field, bilinear between cell centres, is within sqrt(2) cells of the
+    # distance from xy_m to the nearest obstacle cell's centre.
+    if distance.sample(np.array([xy_m[0]]), np.array([xy_m[1]]))[0] > within + 1.5 * res:
+        return distance
+    values = np.asarray(distance.values)
     occupied = values <= 0.5 * res
     xs, ys = distance.cell_centres()
     near = np.hypot(xs - xy_m[0], ys - xy_m[1])
-    if not np.any(occupied & (near < (radius_m if within_m is None else within_m))):
+    if not np.any(occupied & (near < within)):
         return distance
     under = occupied & (near < radius_m)
     rest = occupied & ~under
