@@ -28,10 +28,9 @@ import math
 import numpy as np
 from numba import njit
 
-from hearth_trajectory.fields import GridField, grid_dijkstra
+# FAR_M: nothing hidden within reach, the distance reported (m): the fields' "nothing there".
+from hearth_trajectory.fields import FAR_M, GridField, grid_dijkstra
 
-#: Nothing hidden within reach: the distance reported (m).
-FAR_M = 1000.0
 #: A person stands where the nearest obstacle is at least this far (m).
 FIT_CLEARANCE_M = 0.2
 #: A person walks through gaps this much wider than nothing on each side (m): 0.3 m gaps.

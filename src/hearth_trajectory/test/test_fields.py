@@ -75,3 +75,15 @@ def test_the_cells_go_only_when_one_is_under_the_robot_itself():
     # 0.3 m from the wall: within the wider radius, not under the 0.2 m robot
     assert without_cells_under(field, (0.75, 1.0), 0.5, within_m=0.2) is field
     assert without_cells_under(field, (0.95, 1.0), 0.5, within_m=0.2) is not field
+
+
+def test_a_field_with_nan_under_the_robot_is_passed_on_as_it_is():
+    # a NaN field is the node's bad input (a fault stop); here it must only not be mistaken
+    # for obstacle cells under the robot, nor raise
+    occ = np.zeros((20, 20), dtype=bool)
+    occ[:, 10] = True
+    field = _field(occ)
+    values = field.values.copy()
+    values[8:12, 8:12] = np.nan
+    nan_field = GridField(field.origin_xy, field.resolution_m, values)
+    assert without_cells_under(nan_field, (1.0, 1.0), 0.05) is nan_field
